@@ -1,0 +1,161 @@
+"""The grading child: runs one exercise's hidden checks (or its timing) on candidate code.
+
+Started by grader.runner as `python -I -m grader.child` in a new process session, with its
+working directory a fresh temporary copy of the candidate's files. It reads its configuration
+from stdin (never argv or the environment, where candidate code could read the secret seed),
+then:
+
+1. opens the private result channel (an inherited pipe, moved to a non-inheritable fd) and
+   imports torch, pytest and grader.harness, capturing the trusted comparison functions;
+2. runs pytest on the hidden checks with a pinned configuration: an empty ini file of ours,
+   `--noconftest`, no plugin autoload, no cache, plain asserts;
+3. after collection (before any candidate code runs) reports the expected checks, then
+   locks the sandbox (grader.sandbox);
+4. reports each check's outcome as it finishes, with a candidate-facing message.
+
+In timing mode it imports the candidate module, verifies and times it (grader.timing).
+Every event carries the run's nonce; the parent ignores anything else on the channel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+class Channel:
+    """JSON lines to the parent over a private pipe."""
+
+    def __init__(self, fd: int, nonce: str):
+        self.fd = os.dup(fd)              # a fresh, non-inheritable descriptor (PEP 446)
+        os.close(fd)
+        self.nonce = nonce
+        self._write = os.write
+        self._dumps = json.dumps
+
+    def emit(self, event: str, **fields) -> None:
+        fields["event"] = event
+        fields["nonce"] = self.nonce
+        data = (self._dumps(fields, default=str) + "\n").encode("utf-8", "replace")
+        while data:
+            data = data[self._write(self.fd, data):]
+
+
+def _read_config() -> dict:
+    raw = sys.stdin.buffer.read()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)                   # candidate code gets no stdin
+    os.close(devnull)
+    return json.loads(raw)
+
+
+def main() -> None:
+    config = _read_config()
+    channel = Channel(config["fd"], config["nonce"])
+    from grader import sandbox
+    sandbox.apply_limits(config)
+    if config.get("device") == "cpu" and "triton" in config.get("requires", ()):
+        os.environ["TRITON_INTERPRET"] = "1"   # Triton's interpreter must be chosen before import
+    import torch  # noqa: F401 - imported before candidate code, like the harness
+    from grader import harness
+    candidate_dir = config["candidate_dir"]
+    harness.configure(
+        forbidden_ops=tuple(config.get("forbidden_ops", ())),
+        candidate_dir=candidate_dir + os.sep,
+        on_flag=lambda kind, detail: channel.emit("flag", kind=kind, detail=detail),
+        seed=config["seed"],
+        hidden_data=_read_hidden_data(config),
+        device=config.get("device", "cpu"),
+    )
+    torch.set_num_threads(max(1, int(config.get("threads", 1))))
+    channel.emit("env", **_environment(config))
+    sys.path.insert(0, candidate_dir)
+    if config["mode"] == "timing":
+        _run_timing(config, channel)
+    else:
+        _run_checks(config, channel)
+    channel.emit("done")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # skip interpreter teardown: candidate atexit handlers and threads get no say
+
+
+def _read_hidden_data(config: dict) -> dict:
+    data = {}
+    for name, path in config.get("hidden_data", {}).items():
+        with open(path, "rb") as fh:
+            data[name] = fh.read()
+    return data
+
+
+def _environment(config: dict) -> dict:
+    import platform
+
+    import torch
+    device = config.get("device", "cpu")
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+    else:
+        name = cpu_name()
+    return {"python": platform.python_version(), "torch": torch.__version__, "device": device,
+            "device_name": name, "threads": torch.get_num_threads()}
+
+
+def cpu_name() -> str:
+    import platform
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _run_checks(config: dict, channel: Channel) -> None:
+    import pytest
+
+    from grader.pytest_plugin import ReportingPlugin
+    plugin = ReportingPlugin(channel, config)
+    args = [
+        config["hidden_test"],
+        "-c", config["ini_file"], "--rootdir", config["checks_dir"],
+        "--noconftest", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
+        "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:legacypath",
+        "--assert=plain", "-s", "-q", "--no-header", "-W", "ignore",
+        "--import-mode=prepend",
+    ]
+    start = time.monotonic()
+    try:
+        code = pytest.main(args, plugins=[plugin])
+    except BaseException as exc:  # noqa: BLE001 - candidate code may raise anything
+        channel.emit("crash", detail=f"{type(exc).__name__} escaped pytest")
+        return
+    channel.emit("session", exit_code=int(code), seconds=round(time.monotonic() - start, 3))
+
+
+def _run_timing(config: dict, channel: Channel) -> None:
+    from grader import harness, timing
+    from grader.catalogue import load_exercise
+    from pathlib import Path
+    exercise = load_exercise(Path(config["exercise_dir"]))
+    try:
+        module = harness.candidate(config["module"])
+        rows = timing.time_exercise(exercise.timing, module, device=config["device"],
+                                    threads=int(config.get("threads", 1)))
+        share = timing.speed_share(rows, exercise.timing.tiers)
+    except Exception as exc:  # noqa: BLE001
+        channel.emit("timing-error", detail=f"{type(exc).__name__}: {harness.safe_str(exc)}")
+        return
+    for row in rows:
+        if row.get("suspicious"):
+            channel.emit("flag", kind="suspicious-speedup",
+                         detail=f"{row['case']}: {row['speedup']:.1f}x faster than PyTorch")
+    channel.emit("timing", rows=rows, share=float(share))
+
+
+if __name__ == "__main__":
+    main()

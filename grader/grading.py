@@ -1,0 +1,264 @@
+"""Grade a submission: one child per exercise (in parallel), then timing runs one at a time.
+
+Produces the result JSON (`schema: 1`, see DESIGN.md), the single source of truth that the
+HTML and JUnit reports are rendered from.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from grader import __version__, static_check
+from grader.catalogue import Exercise
+from grader.hidden_checks import expected_checks
+from grader.runner import ChildRun, describe_exit, prepare_workspace, run_child
+
+SPEED_CHECK = "timing::speed"
+ZEROING_FLAGS = {"forbidden-api", "grader-import", "result-forgery"}
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    device: str = "cpu"               # resolved: "cpu" or "cuda"
+    timing: bool = True
+    jobs: int = 1
+    audience: str = "interviewer"
+
+
+def missing_requirements(exercise: Exercise) -> list[str]:
+    from importlib.util import find_spec
+    return [name for name in exercise.requires if find_spec(name) is None]
+
+
+def grade_exercise(exercise: Exercise, submission: Path, options: GradeOptions) -> dict:
+    """Correctness phase for one exercise. Never raises for anything the candidate did."""
+    folder = submission / exercise.slug
+    result = _empty_result(exercise)
+    if not folder.is_dir():
+        result.update(status="missing")
+        result["checks"] = [_check(c, "failed", "no submission for this exercise")
+                            for c in _weighted(expected_checks(exercise), exercise)]
+        return result
+    lacking = missing_requirements(exercise)
+    if lacking:
+        reason = (f"skipped: needs {', '.join(lacking)}, which is not installed here "
+                  f"(pip install -e \".[{lacking[0]}]\")")
+        result.update(max_score=0.0)
+        result["checks"] = [_check(c, "skipped", reason) for c in
+                            _weighted(expected_checks(exercise), exercise)]
+        result["flags"].append({"kind": "skipped", "detail": reason})
+        return result
+    result["flags"] = static_check.scan_folder(exercise, folder)
+    root, absent = prepare_workspace(exercise, folder)
+    try:
+        if absent:
+            message = f"{', '.join(absent)} missing from the submission folder {exercise.slug}/"
+            result.update(status="error")
+            result["checks"] = [_check(c, "failed", message)
+                                for c in _weighted(expected_checks(exercise), exercise)]
+            return result
+        threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
+        run = run_child(exercise, root, mode="check", device=options.device, threads=threads,
+                        time_limit_s=exercise.time_limit_s)
+        _fill_from_run(result, exercise, run)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def _empty_result(exercise: Exercise) -> dict:
+    return {"slug": exercise.slug, "title": exercise.title, "status": "graded", "score": 0.0,
+            "max_score": exercise.points, "duration_s": 0.0, "checks": [], "timings": [],
+            "flags": []}
+
+
+def _check(spec: dict, outcome: str, message: str) -> dict:
+    return {"id": spec["id"], "name": spec["name"], "outcome": outcome,
+            "points": spec["points"], "message": message}
+
+
+def _weighted(checks: list[dict], exercise: Exercise) -> list[dict]:
+    """Split the correctness points over checks by weight."""
+    pool = exercise.points - (exercise.timing.speed_points if exercise.timing else 0.0)
+    total = sum(c.get("weight", 1.0) for c in checks) or 1.0
+    return [dict(c, points=round(pool * c.get("weight", 1.0) / total, 6)) for c in checks]
+
+
+def _fill_from_run(result: dict, exercise: Exercise, run: ChildRun) -> None:
+    result["duration_s"] = round(run.seconds, 3)
+    env = run.of("env")
+    if env:
+        result["_environment"] = {k: v for k, v in env[0].items() if k not in ("event", "nonce")}
+    collected = run.of("collected")
+    specs = collected[0]["checks"] if collected else expected_checks(exercise)
+    specs = _weighted(specs, exercise)
+    outcomes: dict[str, list[dict]] = {}
+    for event in run.of("result"):
+        outcomes.setdefault(str(event.get("id")), []).append(event)
+    finished = bool(run.of("done"))
+    why = describe_exit(run, exercise.time_limit_s)
+    checks, tampered = [], False
+    for spec in specs:
+        reports = outcomes.get(spec["id"], [])
+        if len(reports) > 1:
+            tampered = True
+            checks.append(_check(spec, "failed", "more than one result arrived for this check: "
+                                 "the result channel was tampered with"))
+        elif reports:
+            r = reports[0]
+            outcome = r.get("outcome") if r.get("outcome") in ("passed", "failed", "error",
+                                                                "skipped") else "error"
+            checks.append(_check(spec, outcome, str(r.get("message", ""))[:4000]))
+        else:
+            outcome = "timeout" if run.timed_out else "failed"
+            checks.append(_check(spec, outcome, f"no result: {why}"))
+    unknown = set(outcomes) - {s["id"] for s in specs}
+    if unknown or run.forged or tampered:
+        result["flags"].append({"kind": "result-forgery",
+                                "detail": f"{run.forged} unauthenticated line(s), "
+                                          f"{len(unknown)} result(s) for unknown checks on the "
+                                          "result channel"})
+    for event in run.of("flag"):
+        result["flags"].append({"kind": str(event.get("kind")), "detail": str(event.get("detail"))[:500]})
+    for event in run.of("collect-error"):
+        result["flags"].append({"kind": "checks-error", "detail": str(event.get("detail"))[:500]})
+    result["checks"] = checks
+    result["flags"] = dedupe_flags(result["flags"])
+    if run.timed_out:
+        result["status"] = "timeout"
+    elif not collected or not finished:
+        result["status"] = "error"
+        result["flags"].append({"kind": "crash", "detail": why})
+    score_exercise(result)
+
+
+def dedupe_flags(flags: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for f in flags:
+        key = (f["kind"], f["detail"])
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out[:50]
+
+
+def score_exercise(result: dict) -> None:
+    """Passed checks' points plus timing points; zero when a zeroing flag is present."""
+    score = sum(c["points"] for c in result["checks"]
+                if c["outcome"] == "passed" and c["id"] != SPEED_CHECK)
+    score += result.get("_speed_points", 0.0)   # speed earns a share of its points
+    if any(f["kind"] in ZEROING_FLAGS for f in result["flags"]):
+        score = 0.0
+    result["score"] = round(min(score, result["max_score"]), 4)
+
+
+def time_exercise(exercise: Exercise, submission: Path, result: dict, options: GradeOptions) -> None:
+    """Timing phase (run alone): only for exercises whose correctness checks all passed."""
+    timing = exercise.timing
+    all_passed = result["checks"] and all(c["outcome"] == "passed" for c in result["checks"])
+    if timing is None or not options.timing or not all_passed or result["score"] == 0:
+        if timing is not None and timing.speed_points:
+            reason = ("timing disabled (--no-timing)" if not options.timing
+                      else "not timed: correctness checks must all pass first")
+            result["checks"].append({"id": SPEED_CHECK, "name": "speed against PyTorch",
+                                     "outcome": "skipped", "points": timing.speed_points,
+                                     "message": reason})
+        return
+    root, _ = prepare_workspace(exercise, submission / exercise.slug)
+    try:
+        run = run_child(exercise, root, mode="timing", device=options.device,
+                        threads=os.cpu_count() or 1, time_limit_s=max(60.0, exercise.time_limit_s))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    events = run.of("timing")
+    for event in run.of("flag"):
+        result["flags"].append({"kind": str(event.get("kind")), "detail": str(event.get("detail"))[:500]})
+    if events:
+        result["timings"] = events[0].get("rows", [])
+        share = float(events[0].get("share", 0.0))
+        message = f"earned {share:.0%} of the speed points"
+    else:
+        share = 0.0
+        errors = run.of("timing-error")
+        message = errors[0]["detail"] if errors else f"timing failed: {describe_exit(run, 60)}"
+    if timing.speed_points:
+        points = round(timing.speed_points * max(0.0, min(1.0, share)), 4)
+        outcome = "passed" if share > 0 else "failed"
+        result["checks"].append({"id": SPEED_CHECK, "name": "speed against PyTorch",
+                                 "outcome": outcome, "points": timing.speed_points,
+                                 "message": message})
+        result["_speed_points"] = points
+    score_exercise(result)
+
+
+def grade(exercises: list[Exercise], submission: Path, options: GradeOptions,
+          progress=None) -> dict:
+    """Grade every exercise; return the result JSON as a dict."""
+    started = _dt.datetime.now(_dt.timezone.utc)
+
+    def one(ex: Exercise) -> dict:
+        try:
+            res = grade_exercise(ex, submission, options)
+        except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the batch
+            res = _empty_result(ex)
+            res.update(status="error")
+            res["flags"].append({"kind": "grader-error", "detail": f"{type(exc).__name__}: {exc}"})
+        if progress:
+            progress(ex, res)
+        return res
+
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        results = list(pool.map(one, exercises))
+    for ex, res in zip(exercises, results):
+        if res["status"] == "graded" and ex.timing is not None:
+            time_exercise(ex, submission, res, options)
+    return build_result(results, submission, options, started)
+
+
+def build_result(results: list[dict], submission: Path, options: GradeOptions, started) -> dict:
+    env = next((r["_environment"] for r in results if r.get("_environment")), None)
+    for r in results:
+        r.pop("_environment", None)
+        r.pop("_speed_points", None)
+    environment = env or {
+        "python": platform.python_version(), "torch": _torch_version(), "device": options.device,
+        "device_name": platform.processor() or platform.machine(), "threads": os.cpu_count() or 1,
+    }
+    environment["device"] = options.device
+    return {
+        "schema": 1, "tool": "torchdrill", "version": __version__,
+        "created": started.isoformat(timespec="seconds"),
+        "environment": environment,
+        "submission": str(submission), "audience": options.audience,
+        "score": round(sum(r["score"] for r in results), 4),
+        "max_score": round(sum(r["max_score"] for r in results), 4),
+        "exercises": results,
+    }
+
+
+def _torch_version() -> str:
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def resolve_device(requested: str) -> str:
+    """auto -> cuda when a GPU is visible, else cpu. Asks a throwaway interpreter, so the
+    grader process itself never initialises CUDA."""
+    if requested in ("cpu", "cuda"):
+        return requested
+    if not (os.environ.get("CUDA_VISIBLE_DEVICES", "x") and Path("/dev/nvidia0").exists()):
+        return "cpu"
+    import subprocess
+    probe = subprocess.run([sys.executable, "-c", "import torch;print(torch.cuda.is_available())"],
+                           capture_output=True, text=True, timeout=120)
+    return "cuda" if probe.stdout.strip() == "True" else "cpu"

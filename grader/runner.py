@@ -1,0 +1,204 @@
+"""Runs one exercise's hidden checks (or its timing) in an isolated child process.
+
+The parent never imports candidate code. Per exercise it copies only the files the exercise
+names into a fresh temporary folder, starts `python -I -m grader.child` there in a new process
+session, hands it its configuration on stdin and reads structured events from a private pipe.
+It enforces the wall-clock limit by killing the whole process group, caps captured output,
+and trusts nothing but nonce-stamped events; checks with no trusted result count as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.catalogue import Exercise, solutions_dir
+
+OUTPUT_CAP = 64 * 1024          # bytes of child stdout/stderr kept for diagnostics
+EVENT_LINE_CAP = 1 << 20        # a longer line on the channel is dropped
+MAX_EVENTS = 10_000
+
+
+@dataclass
+class ChildRun:
+    """What one child process reported, as the parent saw it."""
+
+    events: list[dict] = field(default_factory=list)
+    forged: int = 0             # lines on the channel without the nonce
+    timed_out: bool = False
+    returncode: int | None = None
+    output: str = ""
+    seconds: float = 0.0
+
+    def of(self, kind: str) -> list[dict]:
+        return [e for e in self.events if e.get("event") == kind]
+
+
+def _clean_env(threads: int, home: str) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+        "HYPOTHESIS_STORAGE_DIRECTORY": os.path.join(home, ".hypothesis"),
+    }
+    for key in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH",
+                "VIRTUAL_ENV", "TORCHDRILL_ROOT"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def prepare_workspace(exercise: Exercise, submission: Path) -> tuple[Path, list[str]]:
+    """Temp root with work/ (the candidate's listed files only) and checks/ (hidden checks).
+
+    Returns the root and the files the submission lacks. Anything else in the submission
+    (conftest.py, pytest.ini, copies of tests) is never copied, so it can never load.
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"torchdrill-{exercise.slug}-"))
+    work, checks = root / "work", root / "checks"
+    work.mkdir()
+    checks.mkdir()
+    (root / "home").mkdir()
+    missing = []
+    for name in exercise.files:
+        src = submission / name
+        if src.is_file():
+            shutil.copyfile(src, work / name)
+        else:
+            missing.append(name)
+    shutil.copyfile(exercise.hidden_tests, checks / "test_hidden.py")
+    (checks / "pytest.ini").write_text("[pytest]\n")
+    return root, missing
+
+
+def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads: int,
+              time_limit_s: float, nonce: str | None = None) -> ChildRun:
+    nonce = nonce or secrets.token_hex(16)
+    data_dir = exercise.solution_dir / "data"
+    config = {
+        "mode": mode, "nonce": nonce, "seed": secrets.randbits(31),
+        "slug": exercise.slug, "module": exercise.files[0].removesuffix(".py"),
+        "exercise_dir": str(exercise.path),
+        "candidate_dir": str(root / "work"), "checks_dir": str(root / "checks"),
+        "hidden_test": str(root / "checks" / "test_hidden.py"),
+        "ini_file": str(root / "checks" / "pytest.ini"),
+        "hidden_data": {p.name: str(p) for p in sorted(data_dir.glob("*"))} if data_dir.is_dir() else {},
+        "protected": [str(solutions_dir()), str(Path(__file__).resolve().parent)],
+        "forbidden_ops": list(exercise.forbidden_ops), "requires": list(exercise.requires),
+        "memory_limit_mb": exercise.memory_limit_mb, "device": device, "threads": threads,
+    }
+    read_fd, write_fd = os.pipe()
+    config["fd"] = write_fd
+    run = ChildRun()
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-m", "grader.child"], cwd=root / "work",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=_clean_env(threads, str(root / "home")), start_new_session=True,
+        pass_fds=(write_fd,), close_fds=True,
+    )
+    os.close(write_fd)
+    readers = [
+        threading.Thread(target=_read_events, args=(read_fd, nonce, run), daemon=True),
+        threading.Thread(target=_drain_output, args=(proc.stdout, run), daemon=True),
+    ]
+    for t in readers:
+        t.start()
+    try:
+        proc.stdin.write(json.dumps(config).encode())
+        proc.stdin.close()
+    except OSError:
+        pass                                   # the child died at once; its exit code says why
+    try:
+        proc.wait(timeout=time_limit_s)
+    except subprocess.TimeoutExpired:
+        run.timed_out = True
+    _kill_group(proc.pid)                      # lingering grandchildren die with the group
+    proc.wait()
+    for t in readers:
+        t.join(timeout=5)
+    run.returncode = proc.returncode
+    run.seconds = time.monotonic() - start
+    shutil.rmtree(root / "home", ignore_errors=True)
+    return run
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_events(fd: int, nonce: str, run: ChildRun) -> None:
+    """Parse nonce-stamped JSON lines; keep reading to EOF so the child never blocks."""
+    buf = b""
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        while True:
+            chunk = pipe.read(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                _accept(line, nonce, run)
+            if len(buf) > EVENT_LINE_CAP:
+                buf = b""
+                run.forged += 1
+
+
+def _accept(line: bytes, nonce: str, run: ChildRun) -> None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        run.forged += 1
+        return
+    if not isinstance(event, dict) or event.get("nonce") != nonce:
+        run.forged += 1
+        return
+    if len(run.events) < MAX_EVENTS:
+        run.events.append(event)
+
+
+def _drain_output(stream, run: ChildRun) -> None:
+    kept = bytearray()
+    while True:
+        chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+        if not chunk:
+            break
+        if len(kept) < OUTPUT_CAP:
+            kept += chunk[: OUTPUT_CAP - len(kept)]
+    run.output = kept.decode("utf-8", "replace")
+
+
+def describe_exit(run: ChildRun, time_limit_s: float) -> str:
+    """Why a child ended, in words for the report."""
+    if run.timed_out:
+        return f"timed out after {time_limit_s:g} s"
+    code = run.returncode
+    if code is None or code == 0:
+        return "the grading process ended early (exit code 0, e.g. os._exit or sys.exit)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if name == "SIGKILL":
+            return "the grading process was killed (SIGKILL: memory limit or external kill)"
+        return f"the grading process crashed ({name})"
+    tail = run.output.strip().splitlines()[-1:] or [""]
+    if "MemoryError" in run.output:
+        return "the grading process ran out of memory (MemoryError)"
+    return f"the grading process exited with code {code}: {tail[0][:200]}"

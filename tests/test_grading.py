@@ -1,0 +1,65 @@
+"""The runner end to end on fixture submissions, compared with golden result JSON
+(tests/golden/<name>.json; regenerate with TORCHDRILL_REGOLD=1 and review the diff)."""
+
+import json
+import os
+import time
+
+import pytest
+
+from grader.report import validate_result
+
+from conftest import SUBS, TESTS, grade_json, normalise
+
+GOLDEN = TESTS / "golden"
+CASES = ["full", "partial", "exit0", "segfault", "syntax", "missing", "forbidden", "conftest", "hang"]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden(name, fixture_root, tmp_path):
+    started = time.monotonic()
+    result = grade_json(SUBS / name, tmp_path)
+    elapsed = time.monotonic() - started
+    assert validate_result(result) == ""
+    got = normalise(result)
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("TORCHDRILL_REGOLD"):
+        path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
+    assert got == json.loads(path.read_text())
+    assert elapsed < 10 + 8, "the time limit (10 s) plus a few seconds bounds every grade"
+
+
+def test_schema_fields(fixture_root, tmp_path):
+    result = grade_json(SUBS / "partial", tmp_path)
+    assert set(result) == {"schema", "tool", "version", "created", "environment", "submission",
+                           "audience", "score", "max_score", "exercises"}
+    assert set(result["environment"]) == {"python", "torch", "device", "device_name", "threads"}
+    ex = result["exercises"][0]
+    assert set(ex) == {"slug", "title", "status", "score", "max_score", "duration_s", "checks",
+                       "timings", "flags"}
+    assert set(ex["checks"][0]) == {"id", "name", "outcome", "points", "message"}
+    assert ex["checks"][3]["message"].startswith("relu(Tensor[3] float64) returned the result with dtype")
+
+
+def test_reference_never_importable(fixture_root, tmp_path):
+    """The hidden checks sit next to the reference in solutions/; the child must not see it."""
+    sub = tmp_path / "sub" / "tiny"
+    sub.mkdir(parents=True)
+    (sub / "tiny.py").write_text(
+        "import sys, importlib\n"
+        "sys.modules.pop('tiny', None)\n"
+        "for p in list(sys.path):\n"
+        "    if p.endswith('solutions/tiny') or p.endswith('checks'):\n"
+        "        pass\n"
+        "def add(a, b):\n"
+        "    import os\n"
+        "    here = os.path.dirname(os.path.abspath(__file__))\n"
+        "    names = []\n"
+        "    for p in sys.path:\n"
+        "        try: names += os.listdir(p or '.')\n"
+        "        except OSError: pass\n"
+        "    return 5 if names.count('tiny.py') > 1 else -1\n"
+        "def relu(t):\n"
+        "    return t\n")
+    result = grade_json(tmp_path / "sub", tmp_path)
+    assert result["exercises"][0]["checks"][0]["outcome"] == "failed"
