@@ -18,6 +18,7 @@ from pathlib import Path
 
 from grader import __version__, static_check
 from grader.catalogue import Exercise
+from grader.errors import InputError
 from grader.hidden_checks import expected_checks
 from grader.runner import ChildRun, describe_exit, prepare_workspace, run_child
 
@@ -252,13 +253,24 @@ def _torch_version() -> str:
 
 
 def resolve_device(requested: str) -> str:
-    """auto -> cuda when a GPU is visible, else cpu. Asks a throwaway interpreter, so the
-    grader process itself never initialises CUDA."""
-    if requested in ("cpu", "cuda"):
-        return requested
-    if not (os.environ.get("CUDA_VISIBLE_DEVICES", "x") and Path("/dev/nvidia0").exists()):
+    """auto -> cuda when a GPU is usable, else cpu; cuda without a GPU is a usage error.
+    A throwaway interpreter answers, so the grader process itself never initialises CUDA."""
+    if requested == "cpu":
         return "cpu"
+    available = _cuda_available()
+    if requested == "cuda" and not available:
+        raise InputError("--device cuda, but PyTorch sees no usable CUDA device here; "
+                         "use --device cpu or auto")
+    return "cuda" if available else "cpu"
+
+
+def _cuda_available() -> bool:
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "" or not Path("/dev/nvidiactl").exists():
+        return False
     import subprocess
-    probe = subprocess.run([sys.executable, "-c", "import torch;print(torch.cuda.is_available())"],
-                           capture_output=True, text=True, timeout=120)
-    return "cuda" if probe.stdout.strip() == "True" else "cpu"
+    try:
+        probe = subprocess.run([sys.executable, "-c", "import torch;print(torch.cuda.is_available())"],
+                               capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    return probe.stdout.strip() == "True"

@@ -133,3 +133,11 @@ def test_validate_fixture(fixture_root):
 def test_grade_solutions_full_marks(fixture_root, tmp_path):
     result = grade_json(fixture_root / "solutions", tmp_path)
     assert result["score"] == result["max_score"] == 4.0
+
+
+def test_device_cuda_without_gpu_is_exit_2(fixture_root, monkeypatch):
+    from grader import grading
+    monkeypatch.setattr(grading, "_cuda_available", lambda: False)
+    res = invoke("grade", SUBS / "full", "--device", "cuda")
+    assert res.exit_code == 2 and "no usable CUDA device" in res.output
+    assert grading.resolve_device("auto") == "cpu"
