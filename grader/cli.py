@@ -160,10 +160,12 @@ def _progress(ex, res):
               show_default=True, help="Who reads the report.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 if the score % is lower.")
 @click.option("-j", "--jobs", type=int, default=None, help=JOBS_HELP)
+@click.option("--no-sources", is_flag=True,
+              help="Leave the candidate's code out of the result (the interviewer's report shows it).")
 def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, audience,
-          fail_under, jobs):
+          fail_under, jobs, no_sources):
     """Grade a submission folder (one sub-folder per exercise)."""
-    from grader import grading, report
+    from grader import grading, sources
     sub = _existing_dir(submission, "submission folder")
     exercises = select(_catalogue(), slugs)
     options = grading.GradeOptions(device=grading.resolve_device(device), timing=not no_timing,
@@ -171,6 +173,8 @@ def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, a
     click.echo(f"Grading {sub} ({len(exercises)} exercise(s), {options.device}, "
                f"-j {options.jobs})", err=True)
     result = grading.grade(exercises, sub.resolve(), options, progress=_progress)
+    if not no_sources:
+        sources.attach_sources(result, exercises, sub.resolve())
     _write_outputs(result, json_out, html_out, junit_out, audience)
     pct = 100.0 * result["score"] / result["max_score"] if result["max_score"] else 0.0
     click.echo(f"Score: {result['score']:.2f} / {result['max_score']:.2f} ({pct:.1f}%)")
@@ -187,7 +191,7 @@ def _write_outputs(result, json_out, html_out, junit_out, audience):
         report.write_html(result, Path(html_out), audience)
     if junit_out:
         from grader import junit
-        junit.write_junit(result, Path(junit_out))
+        junit.write_junit(result, Path(junit_out), audience)
 
 
 @cli.command("report")
@@ -201,6 +205,93 @@ def report_cmd(result_json, html_out, audience):
     result = report.load_result(Path(result_json))
     report.write_html(result, Path(html_out), audience)
     click.echo(f"wrote {html_out}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path())
+@click.option("--exercise", "slugs", multiple=True, help="Put only this exercise in (repeatable).")
+@click.option("--hints", is_flag=True, help="Print the exercises' hints in INSTRUCTIONS.md.")
+def kit(out, slugs, hints):
+    """Write a candidate kit (folder or .zip): prompts, stubs, public tests."""
+    from grader import kit as kit_mod
+    exercises = select(_catalogue(), slugs)
+    count = kit_mod.build_kit(exercises, Path(out), with_hints=hints)
+    click.echo(f"wrote {out}: {len(exercises)} exercise(s), {count} file(s); "
+               "no solutions or hidden checks. Send it to the candidate.")
+
+
+@cli.command("grade-many")
+@click.argument("subs_dir")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the reports and the leaderboard.")
+@click.option("--exercise", "slugs", multiple=True, help="Grade only this exercise (repeatable).")
+@click.option("--no-timing", is_flag=True, help="Skip kernel timing.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where checks and timing run.")
+@click.option("--audience", type=click.Choice(["interviewer", "candidate"]), default="interviewer",
+              show_default=True, help="Who reads the per-candidate reports.")
+@click.option("-j", "--jobs", type=int, default=None,
+              help="Candidates graded at once (default: number of CPU cores).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --executor dask: the scheduler (tcp://host:8786); default: a local cluster.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where candidates are graded.")
+def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, executor, scheduler):
+    """Grade many candidates (a folder or .zip each); write a leaderboard."""
+    from grader import batch, grading
+    from grader.report_view import points
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    subs = _existing_dir(subs_dir, "submissions folder")
+    select(_catalogue(), slugs)
+    out = Path(out_dir)
+    batch.prepare_out_dir(out)
+    options = {"slugs": list(slugs), "device": grading.resolve_device(device),
+               "timing": not no_timing, "audience": audience}
+
+    def progress(done, total, row):
+        what = (f"{row['pct']:.0f}% ({points(row['score'])} / {points(row['max_score'])})"
+                if row["status"] == "graded" else f"{row['status']}: {row['error']}")
+        click.echo(f"[{done}/{total}] {row['candidate']} {what} {row['duration_s']:.1f} s", err=True)
+
+    for name in batch.ignored_entries(subs):
+        click.echo(f"  skipping {name}: not a folder or a .zip", err=True)
+    click.echo(f"Grading {subs} into {out} ({options['device']}, {_jobs(jobs)} at once)", err=True)
+    def starting(name):
+        click.echo(f"  grading {name} ...", err=True)
+
+    rows = batch.run_batch(subs, out, options, _jobs(jobs), executor=executor, progress=progress,
+                           starting=starting,
+                           executor_options={"scheduler": scheduler} if executor == "dask" else None)
+    ok = sum(r["status"] == "graded" for r in rows)
+    click.echo(f"{len(rows)} candidate(s), {ok} graded normally; "
+               f"leaderboard: {out / 'leaderboard.html'} and {out / 'leaderboard.csv'}")
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.option("--dir", "directory", default=".", show_default=True, help="Work folder.")
+@click.option("--manual", is_flag=True, help="Rerun when you press Enter instead of on save.")
+@click.option("--once", is_flag=True, hidden=True, help="Run once and exit (tests).")
+@click.option("--max-polls", type=int, default=None, hidden=True)
+def watch(slugs, directory, manual, once, max_polls):
+    """Rerun the public tests on every save; show your progress."""
+    from grader import watch as w
+    folder = _existing_dir(directory, "work folder")
+    catalogue = _catalogue()
+    chosen = select(catalogue, slugs) if slugs else list(catalogue.values())
+    exercises = [e for e in w.find_exercises(folder, order=[c.slug for c in chosen],
+                                             timeouts={c.slug: c.time_limit_s for c in chosen})
+                 if e.slug in {c.slug for c in chosen}]
+    if not exercises:
+        raise InputError(f"{directory}: no started exercise here; run `torchdrill start SLUG` first")
+    clear = click.clear if sys.stdout.isatty() and not once else None
+    watcher = w.Watcher(exercises, echo=click.echo, clear=clear, manual=manual,
+                        lines=None if once else sys.stdin)
+    if once:
+        watcher.run(exercises)
+        sys.exit(0 if all(e.state == "pass" for e in exercises) else 1)
+    sys.exit(watcher.loop(max_polls))
 
 
 @cli.command()

@@ -49,7 +49,7 @@ def normalise(result: dict) -> dict:
     out = {k: v for k, v in result.items() if k not in ("created", "environment", "submission", "version")}
     out["exercises"] = []
     for ex in result["exercises"]:
-        ex = {k: v for k, v in ex.items() if k != "duration_s"}
+        ex = {k: v for k, v in ex.items() if k not in ("duration_s", "sources")}
         ex["checks"] = [dict(c, message=c["message"].split(" (Falsifying")[0]) for c in ex["checks"]]
         out["exercises"].append(ex)
     return out
