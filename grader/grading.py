@@ -12,6 +12,7 @@ import platform
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -20,10 +21,11 @@ from grader import __version__, static_check
 from grader.catalogue import Exercise
 from grader.errors import InputError
 from grader.hidden_checks import expected_checks
+from grader.sources import scrub
 from grader.runner import ChildRun, describe_exit, prepare_workspace, run_child
 
 SPEED_CHECK = "timing::speed"
-ZEROING_FLAGS = {"forbidden-api", "grader-import", "result-forgery"}
+ZEROING_FLAGS = {"forbidden-api", "grader-import", "result-forgery", "tampering"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ def _fill_from_run(result: dict, exercise: Exercise, run: ChildRun) -> None:
         outcomes.setdefault(str(event.get("id")), []).append(event)
     finished = bool(run.of("done"))
     why = describe_exit(run, exercise.time_limit_s)
+    started = [str(e.get("id")) for e in run.of("start")]
+    running = started[-1] if started and started[-1] not in outcomes else None
     checks, tampered = [], False
     for spec in specs:
         reports = outcomes.get(spec["id"], [])
@@ -118,6 +122,12 @@ def _fill_from_run(result: dict, exercise: Exercise, run: ChildRun) -> None:
             outcome = r.get("outcome") if r.get("outcome") in ("passed", "failed", "error",
                                                                 "skipped") else "error"
             checks.append(_check(spec, outcome, str(r.get("message", ""))[:4000]))
+        elif spec["id"] == running:
+            outcome = "timeout" if run.timed_out else "failed"
+            checks.append(_check(spec, outcome, f"{why} while this check ran"))
+        elif running is not None:
+            outcome = "timeout" if run.timed_out else "failed"
+            checks.append(_check(spec, outcome, f"not run: {why} during an earlier check"))
         else:
             outcome = "timeout" if run.timed_out else "failed"
             checks.append(_check(spec, outcome, f"no result: {why}"))
@@ -200,15 +210,35 @@ def time_exercise(exercise: Exercise, submission: Path, result: dict, options: G
     score_exercise(result)
 
 
-def grade(exercises: list[Exercise], submission: Path, options: GradeOptions,
-          progress=None) -> dict:
-    """Grade every exercise; return the result JSON as a dict."""
-    started = _dt.datetime.now(_dt.timezone.utc)
+class NoGate:
+    """Gate for `grade_all`: `shared()` around each correctness run, `exclusive()` around each
+    timing run. grade-many passes a batch-wide gate so timing never shares the machine."""
+
+    @contextmanager
+    def shared(self):
+        yield
+
+    @contextmanager
+    def exclusive(self):
+        yield
+
+
+def will_time(exercise: Exercise, result: dict, options: GradeOptions) -> bool:
+    return bool(options.timing and exercise.timing is not None and result["status"] == "graded"
+                and result["checks"] and result["score"] > 0
+                and all(c["outcome"] == "passed" for c in result["checks"]))
+
+
+def grade_all(exercises: list[Exercise], submission: Path, options: GradeOptions,
+              progress=None, gate=None) -> list[dict]:
+    """Both phases: correctness children in parallel (-j), then timing runs one at a time."""
+    gate = gate or NoGate()
 
     def one(ex: Exercise) -> dict:
         try:
-            res = grade_exercise(ex, submission, options)
-        except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the batch
+            with gate.shared():
+                res = grade_exercise(ex, submission, options)
+        except Exception as exc:  # noqa: BLE001 - a grader bug costs this exercise only
             res = _empty_result(ex)
             res.update(status="error")
             res["flags"].append({"kind": "grader-error", "detail": f"{type(exc).__name__}: {exc}"})
@@ -220,7 +250,16 @@ def grade(exercises: list[Exercise], submission: Path, options: GradeOptions,
         results = list(pool.map(one, exercises))
     for ex, res in zip(exercises, results):
         if res["status"] == "graded" and ex.timing is not None:
-            time_exercise(ex, submission, res, options)
+            with (gate.exclusive() if will_time(ex, res, options) else nullcontext()):
+                time_exercise(ex, submission, res, options)
+    return results
+
+
+def grade(exercises: list[Exercise], submission: Path, options: GradeOptions,
+          progress=None) -> dict:
+    """Grade every exercise; return the result JSON as a dict."""
+    started = _dt.datetime.now(_dt.timezone.utc)
+    results = grade_all(exercises, submission, options, progress)
     return build_result(results, submission, options, started)
 
 
@@ -234,7 +273,7 @@ def build_result(results: list[dict], submission: Path, options: GradeOptions, s
         "device_name": platform.processor() or platform.machine(), "threads": os.cpu_count() or 1,
     }
     environment["device"] = options.device
-    return {
+    return scrub({
         "schema": 1, "tool": "torchdrill", "version": __version__,
         "created": started.isoformat(timespec="seconds"),
         "environment": environment,
@@ -242,7 +281,7 @@ def build_result(results: list[dict], submission: Path, options: GradeOptions, s
         "score": round(sum(r["score"] for r in results), 4),
         "max_score": round(sum(r["max_score"] for r in results), 4),
         "exercises": results,
-    }
+    })
 
 
 def _torch_version() -> str:

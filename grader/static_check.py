@@ -28,6 +28,7 @@ GENERAL_RULES = {
                       "sys.settrace", "sys.setprofile", "traceback", "os._exit", "sys.exit"),
 }
 ZEROING_IMPORTS = ("grader", "solutions")
+DYNAMIC_LOOKUPS = ("getattr", "__import__", "import_module", "attrgetter")
 MAX_FLAGS_PER_KIND = 20
 
 
@@ -84,9 +85,15 @@ def scan_source(source: str, filename: str, forbidden: tuple[str, ...]) -> list[
             names = [dotted] if dotted else []
             if isinstance(node, ast.Attribute) and node.attr in attr_rules:
                 add("forbidden-api", f".{node.attr}", node.lineno)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if any(rule.rsplit(".", 1)[-1] == node.value for rule in name_rules) and len(node.value) > 3:
-                add("dynamic-code", f"string {node.value!r} names a forbidden API", node.lineno)
+        elif isinstance(node, ast.Call) and (_dotted(node.func, aliases) or "").rsplit(".", 1)[-1] in DYNAMIC_LOOKUPS:
+            # getattr(F, "conv2d"), importlib.import_module("torch.nn.functional"): a name in a
+            # string reaches an API the dotted-name rules cannot see (a plain message string,
+            # like the stub's NotImplementedError("conv2d"), is not flagged)
+            for arg in node.args:
+                if (isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                        and any(rule.rsplit(".", 1)[-1] == arg.value or _matches(rule, arg.value)
+                                for rule in name_rules)):
+                    add("forbidden-api", f"{arg.value!r} looked up dynamically", node.lineno)
         for name in names:
             if any(_matches(name, r) for r in name_rules):
                 add("forbidden-api", name, node.lineno)
