@@ -1,0 +1,35 @@
+"""WRONG: groups never used: one big transposed conv and one weight correlation over all channels.
+
+Right for groups=1; for groups>1 the gradient shapes are wrong. Caught by: test_groups,
+test_depthwise, test_random_*.
+"""
+
+import torch.nn.functional as F
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    N, C, H, W = input.shape
+    K, Cg, kh, kw = weight.shape
+    _, _, Ho, Wo = grad_output.shape
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+
+    # grad_input (N, C, H, W): transposed conv. Its natural output height is
+    # (Ho - 1) * s - 2p + d * (kh - 1) + 1; output_padding makes up the difference to H.
+    natural = [(o - 1) * s - 2 * p + d * (k - 1) + 1
+               for o, s, p, d, k in zip((Ho, Wo), stride, padding, dilation, (kh, kw))]
+    output_padding = (H - natural[0], W - natural[1])
+    grad_input = F.conv_transpose2d(grad_output, weight, stride=stride, padding=padding,
+                                    output_padding=output_padding, dilation=dilation)
+
+    # grad_weight: conv2d with the batch as channels, stride and dilation swapped.
+    x = input.transpose(0, 1)                                          # (C, N, H, W)
+    go = grad_output.transpose(0, 1)                                   # (K, N, Ho, Wo)
+    gw = F.conv2d(x, go, stride=dilation, padding=padding, dilation=stride)
+    grad_weight = gw[:, :, :kh, :kw].transpose(0, 1).contiguous()      # (K, Cg, kh, kw)
+
+    grad_bias = grad_output.sum(dim=(0, 2, 3))                         # (K,)
+    return grad_input, grad_weight, grad_bias
