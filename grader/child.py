@@ -8,13 +8,17 @@ then:
 1. opens the private result channel (an inherited pipe, moved to a non-inheritable fd) and
    imports torch, pytest and grader.harness, capturing the trusted comparison functions;
 2. runs pytest on the hidden checks with a pinned configuration: an empty ini file of ours,
-   `--noconftest`, no plugin autoload, no cache, plain asserts;
+   `--noconftest`, no plugin autoload, no cache, no assertion rewriting;
 3. after collection (before any candidate code runs) reports the expected checks, then
-   locks the sandbox (grader.sandbox);
+   locks the sandbox (grader.sandbox: hidden modules, audit hook, integrity snapshot,
+   unprivileged uid);
 4. reports each check's outcome as it finishes, with a candidate-facing message.
 
-In timing mode it imports the candidate module, verifies and times it (grader.timing).
-Every event carries the run's nonce; the parent ignores anything else on the channel.
+In timing mode it locks the sandbox, then imports the candidate module, verifies and times it
+(grader.timing). Every event carries the run's nonce; the parent ignores anything else on the
+channel. The nonce and the channel's descriptor live only inside a sealed writer
+(grader.sandbox.seal): no Python object candidate code can reach holds them, and the writer
+refuses any event but a flag while candidate code is on the stack.
 """
 
 from __future__ import annotations
@@ -24,23 +28,41 @@ import os
 import sys
 import time
 
+from grader import sandbox as _sandbox_module   # stdlib only: cheap, and loaded by the zygote
+
 
 class Channel:
-    """JSON lines to the parent over a private pipe."""
+    """JSON lines to the parent over a private pipe, through a sealed writer."""
 
     def __init__(self, fd: int, nonce: str):
-        self.fd = os.dup(fd)              # a fresh, non-inheritable descriptor (PEP 446)
+        private = os.dup(fd)              # a fresh, non-inheritable descriptor (PEP 446)
         os.close(fd)
-        self.nonce = nonce
-        self._write = os.write
-        self._dumps = json.dumps
+        self._send = _sandbox_module.seal(_writer(private, nonce), _gate)
 
     def emit(self, event: str, **fields) -> None:
-        fields["event"] = event
-        fields["nonce"] = self.nonce
-        data = (self._dumps(fields, default=str) + "\n").encode("utf-8", "replace")
+        try:
+            self._send(event, fields)
+        except PermissionError:
+            pass                           # refused: candidate code tried to report
+
+
+def _writer(fd: int, nonce: str):
+    write, dumps = os.write, json.dumps
+
+    def emit(event: str, fields: dict) -> None:
+        fields = dict(fields, event=event, nonce=nonce)
+        data = (dumps(fields, default=str) + "\n").encode("utf-8", "replace")
         while data:
-            data = data[self._write(self.fd, data):]
+            data = data[write(fd, data):]
+    return emit
+
+
+def _gate(args, kwargs):
+    """Before lock-down anything goes; after it, only flags while candidate code runs."""
+    box = _sandbox_module.current()
+    if box is None or (args and args[0] == "flag") or not box.candidate_running():
+        return None
+    return "only the grader reports results"
 
 
 def _read_config() -> dict:
@@ -52,8 +74,16 @@ def _read_config() -> dict:
 
 
 def main() -> None:
+    """A fresh interpreter (no zygote): load what a forked child inherits, then the same flow."""
     config = _read_config()
-    channel = Channel(config["fd"], config["nonce"])
+    from grader import zygote
+    zygote.import_preload()
+    run(config)
+
+
+def run(config: dict) -> None:
+    """The child flow after the config is read (grader.zygote's forked children enter here)."""
+    channel = Channel(config.pop("fd"), config.pop("nonce"))
     from grader import sandbox
     sandbox.apply_limits(config)
     if config.get("device") == "cpu" and "triton" in config.get("requires", ()):
@@ -64,11 +94,15 @@ def main() -> None:
     harness.configure(
         forbidden_ops=tuple(config.get("forbidden_ops", ())),
         candidate_dir=candidate_dir + os.sep,
-        on_flag=lambda kind, detail: channel.emit("flag", kind=kind, detail=detail),
-        seed=config["seed"],
+        on_flag=sandbox.opaque(lambda kind, detail: channel.emit("flag", kind=kind,
+                                                                  detail=detail)),
+        seed=config.pop("seed"),
         hidden_data=_read_hidden_data(config),
         device=config.get("device", "cpu"),
+        memory_limit_mb=int(config.get("memory_limit_mb", 0)),
     )
+    if config.get("forbidden_ops"):
+        _warm_dispatch_mode()
     torch.set_num_threads(max(1, int(config.get("threads", 1))))
     channel.emit("env", **_environment(config))
     sys.path.insert(0, candidate_dir)
@@ -77,9 +111,23 @@ def main() -> None:
     else:
         _run_checks(config, channel)
     channel.emit("done")
+    sandbox.kill_descendants()             # nothing the candidate started outlives the child
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown: candidate atexit handlers and threads get no say
+
+
+def _warm_dispatch_mode() -> None:
+    """The first op under a TorchDispatchMode imports torch._dynamo (seconds): do it now, before
+    the sandbox is locked and the snapshot taken, not inside the candidate's first call."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Warm(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+    with _Warm():
+        torch.zeros(1).add_(1)
 
 
 def _read_hidden_data(config: dict) -> dict:
@@ -125,7 +173,9 @@ def _run_checks(config: dict, channel: Channel) -> None:
         "-c", config["ini_file"], "--rootdir", config["checks_dir"],
         "--noconftest", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
         "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:legacypath",
-        "--assert=plain", "-s", "-q", "--no-header", "-W", "ignore",
+        # these keep the pytest config in module globals while a check runs
+        "-p", "no:assertion", "-p", "no:logging",
+        "-s", "-q", "--no-header", "-W", "ignore",
         "--import-mode=prepend",
     ]
     start = time.monotonic()
@@ -138,10 +188,12 @@ def _run_checks(config: dict, channel: Channel) -> None:
 
 
 def _run_timing(config: dict, channel: Channel) -> None:
-    from grader import harness, timing
+    from grader import harness, sandbox, timing
     from grader.catalogue import load_exercise
     from pathlib import Path
     exercise = load_exercise(Path(config["exercise_dir"]))
+    box = sandbox.lock_down(config)                # from here on, candidate code may run
+    harness.configure(sandbox=box)
     try:
         module = harness.candidate(config["module"])
         rows = timing.time_exercise(exercise.timing, module, device=config["device"],
@@ -154,6 +206,12 @@ def _run_timing(config: dict, channel: Channel) -> None:
         if row.get("suspicious"):
             channel.emit("flag", kind="suspicious-speedup",
                          detail=f"{row['case']}: {row['speedup']:.1f}x faster than PyTorch")
+    problems = box.verify(full=True)               # whatever the timed calls changed
+    if problems:
+        channel.emit("flag", kind="tampering",
+                     detail=f"during timing: {', '.join(problems[:6])}"[:500])
+    for text in box.denials:
+        channel.emit("flag", kind="sandbox-denied", detail=text[:300])
     channel.emit("timing", rows=rows, share=float(share))
 
 

@@ -7,6 +7,8 @@ audience), so `torchdrill report RESULT.json --html FILE` reproduces what `grade
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 from grader.errors import InputError
@@ -23,9 +25,16 @@ def _write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise InputError(f"{path.parent}: folder does not exist; create it or choose another path")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    # a unique temporary name: two writers of the same report never share a half-written file
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load_result(path: Path) -> dict:

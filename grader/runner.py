@@ -22,8 +22,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import sandbox, zygote
 from grader.catalogue import Exercise, solutions_dir
 
+MAX_PROCESSES = 64              # processes and threads a grading child may run at once
+UID_BASE, UID_SPAN = 2_000_000, 1_000_000   # private uids for grading children (root only)
+WATCH_INTERVAL_S = 0.2          # how often the watchdog counts the child's processes
 OUTPUT_CAP = 64 * 1024          # bytes of child stdout/stderr kept for diagnostics
 EVENT_LINE_CAP = 1 << 20        # a longer line on the channel is dropped
 MAX_EVENTS = 10_000
@@ -36,6 +40,8 @@ class ChildRun:
     events: list[dict] = field(default_factory=list)
     forged: int = 0             # lines on the channel without the nonce
     timed_out: bool = False
+    limit: str = ""             # a limit the parent enforced ("started more than 64 processes")
+    seen: set = field(default_factory=set)   # pids the watchdog saw belonging to the child
     returncode: int | None = None
     output: str = ""
     seconds: float = 0.0
@@ -74,7 +80,8 @@ def prepare_workspace(exercise: Exercise, submission: Path) -> tuple[Path, list[
     missing = []
     for name in exercise.files:
         src = submission / name
-        if src.is_file():
+        if src.is_file() and not src.is_symlink() and not src.parent.is_symlink():
+            # never through a link: a link to solutions/ would hand in the reference
             shutil.copyfile(src, work / name)
         else:
             missing.append(name)
@@ -98,22 +105,36 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         "protected": [str(solutions_dir()), str(Path(__file__).resolve().parent)],
         "forbidden_ops": list(exercise.forbidden_ops), "requires": list(exercise.requires),
         "memory_limit_mb": exercise.memory_limit_mb, "device": device, "threads": threads,
+        "max_processes": MAX_PROCESSES + 2 * (os.cpu_count() or 1),
+        "cpu_limit_s": int(time_limit_s * (threads + 1) + 30),
+        "allow_compilers": device == "cuda" and bool(exercise.requires),
     }
+    uid = _private_uid()
+    if uid:
+        config["uid"] = config["gid"] = uid
+        _hand_over(root, uid)
     read_fd, write_fd = os.pipe()
     config["fd"] = write_fd
     run = ChildRun()
     start = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-I", "-m", "grader.child"], cwd=root / "work",
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env=_clean_env(threads, str(root / "home")), start_new_session=True,
-        pass_fds=(write_fd,), close_fds=True,
-    )
+    proc = None
+    if zygote.usable(device, exercise.requires):   # forked from the pre-warmed zygote
+        proc = zygote.spawn(root / "work", _clean_env(threads, str(root / "home")), write_fd)
+    if proc is None:                               # a fresh interpreter (also the fallback)
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "grader.child"], cwd=root / "work",
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=_clean_env(threads, str(root / "home")), start_new_session=True,
+            pass_fds=(write_fd,), close_fds=True,
+        )
     os.close(write_fd)
     readers = [
         threading.Thread(target=_read_events, args=(read_fd, nonce, run), daemon=True),
         threading.Thread(target=_drain_output, args=(proc.stdout, run), daemon=True),
     ]
+    stop = threading.Event()
+    readers.append(threading.Thread(target=_watchdog, args=(proc.pid, uid, config["max_processes"],
+                                                            run, stop), daemon=True))
     for t in readers:
         t.start()
     try:
@@ -125,7 +146,9 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         proc.wait(timeout=time_limit_s)
     except subprocess.TimeoutExpired:
         run.timed_out = True
-    _kill_group(proc.pid)                      # lingering grandchildren die with the group
+    stop.set()
+    sweep(proc.pid, uid, run.seen)             # lingering processes, also those that left the
+    _kill_group(proc.pid)                      # group or session (setsid, double fork)
     proc.wait()
     for t in readers:
         t.join(timeout=5)
@@ -140,6 +163,86 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _private_uid() -> int | None:
+    """An unused uid for one grading child when the grader runs as root (candidate code then
+    runs unprivileged, RLIMIT_NPROC bounds its processes, and every process of that uid can be
+    found and killed afterwards). TORCHDRILL_SANDBOX_UID=0 turns this off."""
+    if os.geteuid() != 0 or os.environ.get("TORCHDRILL_SANDBOX_UID") == "0" \
+            or not _installation_readable():
+        return None
+    import pwd
+    used = {info[3] for info in map(sandbox.proc_info, _pids()) if info}
+    for _ in range(100):
+        uid = UID_BASE + secrets.randbelow(UID_SPAN)
+        if uid in used:
+            continue
+        try:
+            pwd.getpwuid(uid)
+            continue                       # a real account: never borrow it
+        except KeyError:
+            return uid
+    return None
+
+
+_READABLE: list[bool] = []
+
+
+def _installation_readable() -> bool:
+    if not _READABLE:
+        _READABLE.append(sandbox.installation_readable())
+    return _READABLE[0]
+
+
+def _pids() -> list[str]:
+    return [p for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _hand_over(root: Path, uid: int) -> None:
+    """Workspace permissions for a child running as `uid`: it may traverse the temp root, read
+    and write work/ and home/, and never read checks/ (read by root before the switch)."""
+    os.chmod(root, 0o711)
+    os.chmod(root / "checks", 0o700)
+    for folder in (root / "work", root / "home"):
+        os.chown(folder, uid, uid)
+        for path in folder.rglob("*"):
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+
+def _watchdog(pid: int, uid: int | None, limit: int, run: ChildRun, stop: threading.Event) -> None:
+    """Counts the child's processes (its session, group, descendants, private uid) while it
+    runs; over `limit`, kills them all: a fork bomb is bounded even where RLIMIT_NPROC is not
+    (root ignores it)."""
+    known = run.seen
+    while not stop.wait(WATCH_INTERVAL_S):
+        try:
+            found = sandbox.related_processes(pid, uid, known)
+        except OSError:
+            continue
+        known |= found
+        if len(found) > limit:
+            run.limit = f"started more than {limit} processes"
+            for _ in range(5):
+                sandbox.kill_all(found)
+                found = sandbox.related_processes(pid, uid, set())
+                if not found:
+                    break
+            return
+
+
+def sweep(pid: int, uid: int | None, seen=()) -> None:
+    """Kill whatever a child left behind: its session and group, their descendants, the ones
+    the watchdog saw, and every process of its private uid, until none is left (a fork loop
+    cannot outrun this: each round finds the new ones)."""
+    known = set(seen)
+    for _ in range(20):
+        found = sandbox.related_processes(pid, uid, known)
+        if not found:
+            return
+        known |= found
+        sandbox.kill_all(found)
+        time.sleep(0.01)
 
 
 def _read_events(fd: int, nonce: str, run: ChildRun) -> None:
@@ -185,6 +288,8 @@ def _drain_output(stream, run: ChildRun) -> None:
 
 def describe_exit(run: ChildRun, time_limit_s: float) -> str:
     """Why a child ended, in words for the report."""
+    if run.limit:
+        return f"the grading process {run.limit} and was killed"
     if run.timed_out:
         return f"timed out after {time_limit_s:g} s"
     code = run.returncode
@@ -197,6 +302,11 @@ def describe_exit(run: ChildRun, time_limit_s: float) -> str:
             name = f"signal {-code}"
         if name == "SIGKILL":
             return "the grading process was killed (SIGKILL: memory limit or external kill)"
+        if name == "SIGXCPU":
+            return "the grading process exceeded its CPU-time limit (SIGXCPU)"
+        if name == "SIGXFSZ":
+            return (f"the grading process wrote a file over the "
+                    f"{sandbox.FILE_LIMIT_MB} MiB limit (SIGXFSZ)")
         return f"the grading process crashed ({name})"
     tail = run.output.strip().splitlines()[-1:] or [""]
     if "MemoryError" in run.output:

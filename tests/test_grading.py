@@ -9,7 +9,7 @@ import pytest
 
 from grader.report import validate_result
 
-from conftest import SUBS, TESTS, grade_json, normalise
+from conftest import FIXTURE_ROOT, SUBS, TESTS, grade_json, invoke, normalise
 
 GOLDEN = TESTS / "golden"
 CASES = ["full", "partial", "exit0", "segfault", "syntax", "missing", "forbidden", "conftest", "hang"]
@@ -63,3 +63,23 @@ def test_reference_never_importable(fixture_root, tmp_path):
         "    return t\n")
     result = grade_json(tmp_path / "sub", tmp_path)
     assert result["exercises"][0]["checks"][0]["outcome"] == "failed"
+
+
+def test_missing_optional_requirement_is_skipped_with_the_reason(tmp_path, monkeypatch):
+    """An exercise whose optional package (Triton) is not installed is reported as skipped,
+    with the install command, by grade and by validate: never passed, never crashed."""
+    import shutil
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURE_ROOT, root)
+    toml = root / "exercises" / "tiny" / "exercise.toml"
+    toml.write_text(toml.read_text().replace('files = ["tiny.py"]',
+                                             'files = ["tiny.py"]\nrequires = ["torchdrill_absent_pkg"]'))
+    monkeypatch.setenv("TORCHDRILL_ROOT", str(root))
+    result = grade_json(SUBS / "full", tmp_path)
+    (ex,) = result["exercises"]
+    assert ex["score"] == 0 and ex["max_score"] == 0 and ex["checks"]
+    assert all(c["outcome"] == "skipped" and "needs torchdrill_absent_pkg" in c["message"]
+               for c in ex["checks"])
+    assert [f["kind"] for f in ex["flags"]] == ["skipped"]
+    res = invoke("validate")
+    assert res.exit_code == 0 and "- tiny: skipped, needs torchdrill_absent_pkg" in res.output

@@ -1,0 +1,3 @@
+def relu(t):
+    # TODO
+    raise NotImplementedError

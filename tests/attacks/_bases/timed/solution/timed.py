@@ -1,0 +1,2 @@
+def relu(t):
+    return t.clamp(min=0)
