@@ -130,6 +130,17 @@ _TIMING_KEYS = {
 }
 
 
+def timing_skip_reason(requires, device: str) -> str | None:
+    """Why timing is not meaningful for an exercise on this device (None: time it).
+
+    Triton kernels run on CPU only through Triton's interpreter (TRITON_INTERPRET=1), which is
+    a correctness tool thousands of times slower than a compiled kernel: they are timed on CUDA
+    only. Lives here, torch-free, because the parent decides before starting a timing child."""
+    if "triton" in tuple(requires) and device != "cuda":
+        return "Triton kernels are timed on CUDA only (on CPU they run in Triton's interpreter)"
+    return None
+
+
 def _check_keys(table: dict, spec: dict, where: str, toml_path: Path) -> None:
     for key in table:
         if key not in spec:

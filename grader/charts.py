@@ -8,6 +8,7 @@ items (see grader/timing.py); missing, zero or None values are drawn as "n/a", n
     time_chart(rows)      candidate vs PyTorch median time per case (grouped horizontal bars, ms)
     gflops_chart(rows)    candidate vs PyTorch GFLOP/s per case
     speedup_chart(rows)   PyTorch time / candidate time per case, log scale, the 1x line marked
+    timing_svgs(rows)     the charts worth showing for these rows, most telling first
     method_sentence(...)  one sentence saying how the numbers were measured
 """
 
@@ -191,6 +192,15 @@ def speedup_chart(rows) -> str:
                 f'font-weight="bold">1×</text>')
     return _svg(title, "Speed-up is PyTorch's median time divided by the candidate's; the "
                 "axis is logarithmic and the bold line marks 1x (equal speed).", height, body)
+
+
+def timing_svgs(rows) -> list[str]:
+    """Speed-up, time, and GFLOP/s (only when some row has a GFLOP/s figure)."""
+    rows = list(rows or [])
+    out = [speedup_chart(rows), time_chart(rows)]
+    if any(_num(r.get("gflops")) or _num(r.get("reference_gflops")) for r in rows):
+        out.append(gflops_chart(rows))
+    return out
 
 
 def method_sentence(device: str, device_name: str = "", threads: int | None = None) -> str:

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from grader import __version__, static_check
-from grader.catalogue import Exercise
+from grader.catalogue import Exercise, timing_skip_reason
 from grader.errors import InputError
 from grader.hidden_checks import expected_checks
 from grader.sources import scrub
@@ -175,10 +175,13 @@ def time_exercise(exercise: Exercise, submission: Path, result: dict, options: G
     """Timing phase (run alone): only for exercises whose correctness checks all passed."""
     timing = exercise.timing
     all_passed = result["checks"] and all(c["outcome"] == "passed" for c in result["checks"])
-    if timing is None or not options.timing or not all_passed or result["score"] == 0:
+    not_here = timing_skip_reason(exercise.requires, options.device) if timing else None
+    if (timing is None or not options.timing or not all_passed or result["score"] == 0
+            or not_here):
         if timing is not None and timing.speed_points:
             reason = ("timing disabled (--no-timing)" if not options.timing
-                      else "not timed: correctness checks must all pass first")
+                      else "not timed: correctness checks must all pass first" if not all_passed
+                      or result["score"] == 0 else f"not timed: {not_here}")
             result["checks"].append({"id": SPEED_CHECK, "name": "speed against PyTorch",
                                      "outcome": "skipped", "points": timing.speed_points,
                                      "message": reason})
@@ -196,6 +199,10 @@ def time_exercise(exercise: Exercise, submission: Path, result: dict, options: G
         result["timings"] = events[0].get("rows", [])
         share = float(events[0].get("share", 0.0))
         message = f"earned {share:.0%} of the speed points"
+        why = next((r.get("error") or r.get("skipped") for r in result["timings"]
+                    if r.get("error") or r.get("skipped")), None)
+        if share == 0 and why:
+            message += f": {why}"
     else:
         share = 0.0
         errors = run.of("timing-error")
@@ -226,7 +233,8 @@ class NoGate:
 def will_time(exercise: Exercise, result: dict, options: GradeOptions) -> bool:
     return bool(options.timing and exercise.timing is not None and result["status"] == "graded"
                 and result["checks"] and result["score"] > 0
-                and all(c["outcome"] == "passed" for c in result["checks"]))
+                and all(c["outcome"] == "passed" for c in result["checks"])
+                and timing_skip_reason(exercise.requires, options.device) is None)
 
 
 def grade_all(exercises: list[Exercise], submission: Path, options: GradeOptions,

@@ -149,29 +149,19 @@ def score_bars_svg(exercises: list[dict]) -> Markup:
 
 
 def timing_charts(ex: dict) -> list[Markup]:
-    if not ex.get("timings"):
-        return []
-    try:
-        from grader import charts
-    except ImportError:
-        return []
-    make = getattr(charts, "timing_svgs", None)
-    if make is not None:
-        svgs = make(ex["timings"])
-    else:  # charts.py without the bundle function: draw what it has
-        svgs = [getattr(charts, name)(ex["timings"]) for name in ("speedup_chart", "time_chart")
-                if hasattr(charts, name)]
-    return [Markup(svg) for svg in svgs]
+    from grader import charts    # torch-free; imported late so `list`/`show` stay instant
+    return [Markup(svg) for svg in charts.timing_svgs(ex["timings"])] if ex.get("timings") else []
 
 
-def method_sentence(environment: dict) -> str:
-    try:
-        from grader import charts
-        return charts.method_sentence(environment.get("device", "cpu"),
-                                      environment.get("device_name", ""),
-                                      environment.get("threads", 1))
-    except (ImportError, AttributeError):
-        return ""
+def method_sentence(result: dict) -> str:
+    """How the timings were measured; the thread count is the one the timed rows ran with
+    (the timing child uses every core, not the machine-wide figure in `environment`)."""
+    from grader import charts
+    env = result["environment"]
+    threads = next((row.get("threads") for ex in result["exercises"]
+                    for row in ex.get("timings") or [] if row.get("threads")),
+                   env.get("threads", 1))
+    return charts.method_sentence(env.get("device", "cpu"), env.get("device_name", ""), threads)
 
 
 def speedup_geomean(exercises) -> tuple[float | None, int]:
@@ -261,7 +251,7 @@ def build_view(result: dict, audience: str) -> dict:
         "score_text": points(result["score"]), "max_text": points(result["max_score"]),
         "score_chart": score_bars_svg(graded) if graded else "",
         "strongest": strongest, "weakest": weakest, "summary": summary,
-        "flags": flags, "method": method_sentence(result["environment"]),
+        "flags": flags, "method": method_sentence(result),
     }
 
 

@@ -11,30 +11,37 @@ Method (after torch.utils.benchmark, triton.testing.do_bench, KernelBench and GP
 shared/RESEARCH.md), for each case of `spec.cases`:
 
 1. Inputs. A pool of up to 4 input sets drawn from a seeded generator (distinct values), built
-   once. Every timed call gets a fresh *clone* of the next set, made outside the timed region:
-   no call sees a tensor object an earlier call saw, so caching by identity or `data_ptr` buys
-   nothing, and caching by content needs a hash of the inputs on every call.
+   once. Every timed call gets fresh clones of the next set, made outside the timed region,
+   with every floating tensor scaled by a secret random factor in +-[0.5, 2]: no call sees a
+   tensor object or values an earlier call saw, so caching by identity, `data_ptr` or content
+   buys nothing. Spot checks: the outputs of about 1 in 4 timed candidate calls (at most 4,
+   chosen secretly) and of the last one are kept and compared with the reference on the same
+   rebuilt inputs after timing, which catches stale, cached or lazily finished outputs.
+   The candidate's timed calls run inside the forbidden-op kernel trap (`h.forbidden_trap()`):
+   a forbidden op reached only when no dispatch mode is watching still fails and is flagged.
 2. Correctness first. Reference and candidate run on their own clones; the candidate runs
    under the harness's forbidden-op guard (`harness.call`) and its output must pass
    `harness.assert_close` with the tolerance scaled to the reduction size
-   (flops / (2 * output elements)). A mismatch or an exception gives a row with "error" and
-   no timing. The same guarded check runs again after timing, so a function that changes its
-   behaviour after the first call is caught too.
+   n = flops / (2 * output elements) (see `tolerances`). A mismatch or an exception gives a
+   row with "error" and no timing. The same guarded check runs again after timing, so a
+   function that changes its behaviour after the first call is caught too.
 3. Warm-up of both sides (JIT, caches, oneDNN primitive creation) before either is timed.
 4. Same process, alternating order: candidate then reference, then reference then candidate...
    Global state the candidate could change (default dtype, thread count, grad mode, autocast,
    backend flags) is reset before every timed block; the reference callable is resolved from
    functions captured when this module was imported (import it before candidate code).
    Both sides run with grad mode off and TF32 off (restored afterwards).
-5. CPU: `torch.utils.benchmark.Timer(num_threads=threads).blocked_autorange` in 3 alternating
-   rounds per side, the clock being `time.perf_counter` captured at import; `setup` fetches a
-   fresh input set per measurement block (for calls under about 1 ms the Timer runs a block of
-   several calls on one input set). `torch.set_num_threads(threads)` is also set; rows report it.
+5. CPU: one sample per call, `timeit.Timer(...).timeit(1)` (the machinery under
+   torch.utils.benchmark.Timer) whose setup fetches the call's fresh inputs outside the timed
+   region, clock `time.perf_counter` captured at import, in 3 alternating rounds per side, each
+   round a share of the remaining budget. Not `Timer.blocked_autorange`: it times blocks of
+   calls on one input set, which a cache keyed by identity or content would win.
+   `torch.set_num_threads(threads)` is fixed for both sides; rows report it.
    CUDA: per call `synchronize`, L2 flush (zero a 256 MB buffer), `start.record()`, the call,
    `torch.cuda.synchronize()` *before* `end.record()` (work on side streams counts),
    `elapsed_time`; adaptive repetition alternating the two sides call by call: at least 3 and at
    most 100 runs, stopping when std-error/mean < 0.1 % or the case budget is spent.
-6. Statistics per side over the samples (one per call on CUDA, one per Timer block on CPU):
+6. Statistics per side over the samples (one per call):
    median (the reported time), IQR, min, mean; `runs` counts timed calls, `samples` samples.
    speedup = reference_ms / candidate_ms; a speed-up above 10x is flagged "suspicious" for a
    human; an IQR above 10 % of the median adds a "noisy" note (a busy machine).
@@ -45,7 +52,8 @@ shared/RESEARCH.md), for each case of `spec.cases`:
 
 Case convention (`[timing] cases` in exercise.toml)::
 
-    { name = "resnet-3x3", input = [8, 64, 28, 28], weight = [64, 64, 3, 3], bias = true, padding = 1 }
+    { name = "resnet-3x3", input = [8, 64, 28, 28], weight = [64, 64, 3, 3], bias = true,
+      padding = 1 }
 
 * A list-valued key is the shape of a random standard-normal tensor passed *positionally*, in
   the order the keys are written; except the keys in `TUPLE_KWARGS` (stride, padding, dilation,
@@ -78,16 +86,19 @@ import gc
 import importlib
 import math
 import operator
+import os
 import signal
 import statistics
 import threading
 import time
+from random import Random as _Random
+from timeit import Timer as _StdTimer
 
 import torch
 import torch.nn.functional as F
-from torch.utils.benchmark import Timer as _BenchTimer
 
 from grader import harness as h
+from grader.catalogue import timing_skip_reason
 
 # ----------------------------------------------------------------------------- tunable constants
 
@@ -106,6 +117,8 @@ TARGET_REL_STDERR = 1e-3           # CUDA: stop when std-error / mean is under 0
 FLUSH_BYTES = 256 * 1024 * 1024    # CUDA: L2 flush buffer, written before every timed call
 POOL_SETS = 4                      # distinct input sets per case
 POOL_BYTES = 256 * 1024 * 1024     # ... fewer when one set is large
+SPOT_RATE = 0.25                   # share of timed candidate calls whose output is verified
+SPOT_MAX = 4                       # ... at most this many per case (plus the last call)
 TUPLE_KWARGS = frozenset({"stride", "padding", "dilation", "output_padding", "kernel_size",
                           "output_size", "size", "normalized_shape", "dim", "pad"})
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
@@ -114,7 +127,6 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.f
 # --------------------------------------------------- captured at import, before candidate code
 
 _perf_counter = time.perf_counter
-_Timer = _BenchTimer
 _clone = torch.Tensor.clone
 _tensor_type = torch.Tensor
 _set_num_threads = torch.set_num_threads
@@ -122,6 +134,9 @@ _get_num_threads = torch.get_num_threads
 _set_default_dtype = torch.set_default_dtype
 _set_grad_enabled = torch.set_grad_enabled
 _import_threads = torch.get_num_threads()
+_add = torch.add
+_relu_ = torch.Tensor.relu_
+_mul_ = torch.Tensor.mul_
 _CUDA_API = {
     "event": torch.cuda.Event,
     "record": torch.cuda.Event.record,
@@ -135,7 +150,7 @@ def bias_relu(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """PyTorch reference for the Triton bias+ReLU exercise: relu(x + bias) with bias per channel
     (dim 1). Eager PyTorch: one kernel for the add, one in-place for the ReLU."""
     shape = [1, -1] + [1] * (x.dim() - 2)
-    return torch.add(x, bias.view(shape)).relu_()
+    return _relu_(_add(x, bias.view(shape)))
 
 
 # Dotted references resolved now, so a candidate who replaces `torch.nn.functional.conv2d`
@@ -186,15 +201,7 @@ def resolve(path: str):
     return obj
 
 
-def skip_reason(requires, device: str) -> str | None:
-    """Why timing is not meaningful for an exercise on this device (None: time it).
-
-    Triton kernels run on CPU only through Triton's interpreter (TRITON_INTERPRET=1), which is
-    a correctness tool thousands of times slower than a compiled kernel: they are timed on CUDA
-    only."""
-    if "triton" in tuple(requires) and device != "cuda":
-        return "Triton kernels are timed on CUDA only (on CPU they run in Triton's interpreter)"
-    return None
+skip_reason = timing_skip_reason   # the engine asks the catalogue before starting a child
 
 
 # ------------------------------------------------------------------------------ FLOP expressions
@@ -268,6 +275,8 @@ def flop_names(params: dict, args, output) -> dict:
 
 def case_inputs(params: dict, device: str, gen: torch.Generator):
     """(args, kwargs) for one case under the convention in the module docstring."""
+    if params.get("dtype", "float32") not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}")
     dtype = DTYPES[params.get("dtype", "float32")]
     args, kwargs = [], {}
     shapes = {}
@@ -310,24 +319,69 @@ def _nbytes(args, kwargs) -> int:
 
 
 class InputPool:
-    """Up to POOL_SETS distinct input sets; `next()` returns clones of the next one."""
+    """Up to POOL_SETS distinct input sets. `next()` returns fresh clones of the next set with
+    every floating tensor scaled by a random factor in +-[0.5, 2] (a private generator seeded
+    from the secret run seed): no call ever sees an input object *or values* an earlier call
+    saw, so a cache keyed by identity, `data_ptr` or content buys nothing. `last_tag` says how
+    to rebuild the last inputs (`rebuild`), for spot checks of timed outputs."""
 
-    def __init__(self, make, max_sets: int = POOL_SETS, max_bytes: int = POOL_BYTES):
+    def __init__(self, make, max_sets: int = POOL_SETS, max_bytes: int = POOL_BYTES,
+                 seed: int = 0):
         first = make(0)
         size = max(_nbytes(*first), 1)
         count = max(1, min(max_sets, max_bytes // size))
         self.sets = [first] + [make(i) for i in range(1, count)]
         self._i = 0
+        self._rng = _Random(seed ^ 0x5EED)
+        self.last_tag = (0, 1.0)
+        self.spot = False            # whether the call about to run is one to verify
 
     def copy(self, index: int):
         """Fresh clones of input set `index`: (args list, kwargs dict)."""
         args, kwargs = self.sets[index % len(self.sets)]
         return list(_clone_tree(list(args))), _clone_tree(dict(kwargs))
 
+    def rebuild(self, tag):
+        """The inputs `next()` handed out with this tag, rebuilt bit for bit."""
+        index, scale = tag
+        args, kwargs = self.copy(index)
+        if scale != 1.0:
+            with torch.no_grad():
+                for t in list(args) + list(kwargs.values()):
+                    if isinstance(t, _tensor_type) and t.is_floating_point():
+                        _mul_(t, scale)
+        return args, kwargs
+
     def next(self):
-        """Fresh clones of the next input set, round robin."""
+        """Fresh, rescaled clones of the next input set, round robin; draws whether this call
+        is spot-checked (SPOT_RATE, secret)."""
         self._i += 1
-        return self.copy(self._i - 1)
+        scale = self._rng.uniform(0.5, 2.0) * self._rng.choice((-1.0, 1.0))
+        self.last_tag = ((self._i - 1) % len(self.sets), scale)
+        self.spot = self._rng.random() < SPOT_RATE
+        return self.rebuild(self.last_tag)
+
+
+class Recorder:
+    """The timed callable for one side: calls `fn` and keeps the output of the calls the pool
+    picked for a spot check (at most SPOT_MAX), with the tag to rebuild their inputs. The same
+    thin wrapper times both sides, so its cost is the same on each.
+
+    A candidate that caches outputs, computes lazily or returns work still in progress on
+    another thread is caught when a kept output does not match the reference afterwards."""
+
+    def __init__(self, fn, pool: InputPool, keep: bool):
+        self.fn, self.pool, self.keep = fn, pool, keep
+        self.kept = []
+        self.last = None             # the last call is always checked
+
+    def __call__(self, *args, **kwargs):
+        out = self.fn(*args, **kwargs)
+        if self.keep:
+            if self.pool.spot and len(self.kept) < SPOT_MAX:
+                self.kept.append((self.pool.last_tag, out))
+            self.last = (self.pool.last_tag, out)
+        return out
 
 
 def _make_pool(spec, params: dict, device: str, seed: int) -> InputPool:
@@ -340,7 +394,7 @@ def _make_pool(spec, params: dict, device: str, seed: int) -> InputPool:
             return list(args), dict(kwargs)
         return case_inputs(params, device, gen)
 
-    return InputPool(make)
+    return InputPool(make, seed=seed)
 
 
 # ------------------------------------------------------------------------------------ global state
@@ -489,16 +543,29 @@ class CudaClock:
 
 
 def measure_cuda(sides: list, clock: CudaClock, budget_s: float, state: dict,
-                 warmup: int = 3) -> dict:
-    """({name: [ms, ...]}, {name: calls}) for sides = [(name, fn, pool), ...], alternating
-    call by call."""
-    for name, fn, pool in sides:                       # warm up every side before timing any
-        for _ in range(warmup):
-            args, kwargs = pool.next()
-            clock.time_call(fn, args, kwargs, flush=False)
-    times = {name: [] for name, _, _ in sides}
-    done = {name: False for name, _, _ in sides}
+                 warmup: int = 3) -> tuple[dict, dict]:
+    """({name: [ms, ...]}, {name: calls}) for sides = [(name, fn, pool), ...]: warm-up of every
+    side, then one call per side in turn (order reversed every round) until each side has
+    MIN_RUNS and a std-error under 0.1 % of its mean, or MAX_RUNS, or the budget is spent."""
     start = _perf_counter()
+    for name, fn, pool in sides:                       # warm up every side before timing any
+        with _guard(name):
+            for _ in range(warmup):
+                args, kwargs = pool.next()
+                clock.time_call(fn, args, kwargs, flush=False)
+    times = {name: [] for name, _, _ in sides}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()                                       # no collector pause inside a timed call
+    try:
+        _alternate(sides, clock, start + budget_s, state, times)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return times, {name: len(t) for name, t in times.items()}
+
+
+def _alternate(sides, clock, deadline: float, state: dict, times: dict) -> None:
+    done = {name: False for name, _, _ in sides}
     i = 0
     while not all(done.values()):
         order = sides if i % 2 == 0 else list(reversed(sides))
@@ -507,51 +574,61 @@ def measure_cuda(sides: list, clock: CudaClock, budget_s: float, state: dict,
                 continue
             _apply(state)
             args, kwargs = pool.next()
-            times[name].append(clock.time_call(fn, args, kwargs))
+            with _guard(name):
+                times[name].append(clock.time_call(fn, args, kwargs))
             del args, kwargs
             runs = len(times[name])
-            spent = _perf_counter() - start > budget_s
+            spent = _perf_counter() > deadline
             if runs >= MAX_RUNS or (runs >= MIN_RUNS and
                                     (spent or rel_stderr(times[name]) < TARGET_REL_STDERR)):
                 done[name] = True
         i += 1
-    return times, {name: len(t) for name, t in times.items()}
+
+
+def _guard(name: str):
+    """The forbidden-op kernel trap around the candidate's calls (not the reference's: the
+    reference is usually the very op the candidate may not call). It replaces only the
+    forbidden kernels, so everything else runs at full speed."""
+    return h.forbidden_trap() if name == "candidate" else contextlib.nullcontext()
 
 
 def measure_cpu(sides: list, threads: int, budget_s: float, state: dict,
                 rounds: int = CPU_ROUNDS) -> dict:
-    """({name: [ms per call, ...]}, {name: calls}) with torch.utils.benchmark, in rounds
-    alternating the order. One sample per Timer block (the block's mean per call).
-
-    blocked_autorange's own block-size estimate (which runs the statement) is the warm-up of
-    each round; every side is warmed up before the first side's first measurement."""
-    timers = {}
-    for name, fn, pool in sides:
-        timers[name] = _Timer(
-            stmt="_fn(*_a, **_k)", setup="_a, _k = _next()",
-            globals={"_fn": fn, "_next": pool.next}, num_threads=threads,
-            timer=_perf_counter, label=name)
-    # The budget is wall time: clones, block-size estimates and warm-up count against it, so
-    # every block gets a share of what is left (and at least one call).
+    """({name: [ms per call, ...]}, {name: calls}) in rounds alternating the order. One sample
+    per call: `timeit.Timer.timeit(1)`, whose `setup` (outside the timed region) fetches fresh,
+    rescaled inputs, so no call reuses an input object or values.
+    Each side is warmed up (2 calls) before the first side's first measurement."""
+    # stdlib timeit, as torch.utils.benchmark.Timer uses underneath: its `timeit()` adds two
+    # unmeasured warm-up calls on the *same* inputs to every sample (tripling the cost and
+    # handing a cache a repeat), and its blocked_autorange times blocks of calls on one
+    # input set. Threads are pinned by `state` (torch.set_num_threads) instead.
+    timers = {name: _StdTimer(stmt="_fn(*_a, **_k)", setup="_a, _k = _next()",
+                              timer=_perf_counter, globals={"_fn": fn, "_next": pool.next})
+              for name, fn, pool in sides}
+    # The budget is wall time: clones, Timer overhead and warm-up count against it, so every
+    # block gets a share of what is left (and at least one call).
     deadline = _perf_counter() + budget_s
     for name, fn, pool in sides:                       # warm up every side before timing any
         _apply(state)
-        for _ in range(2):
-            args, kwargs = pool.next()
-            fn(*args, **kwargs)
+        with _guard(name):
+            for _ in range(2):
+                args, kwargs = pool.next()
+                fn(*args, **kwargs)
     times = {name: [] for name, _, _ in sides}
-    calls = {name: 0 for name, _, _ in sides}
     blocks_left = len(sides) * rounds
     for r in range(rounds):
         order = sides if r % 2 == 0 else list(reversed(sides))
         for name, _, _ in order:
-            per_run = max(0.7 * (deadline - _perf_counter()) / blocks_left, 0.005)
+            block_end = _perf_counter() + max(0.7 * (deadline - _perf_counter()) / blocks_left,
+                                              0.005)
             _apply(state)
-            m = timers[name].blocked_autorange(min_run_time=per_run)
-            times[name].extend(t * 1e3 for t in m.times)
-            calls[name] += m.number_per_run * len(m.times)
+            with _guard(name):
+                while True:
+                    times[name].append(timers[name].timeit(1) * 1e3)
+                    if _perf_counter() >= block_end:
+                        break
             blocks_left -= 1
-    return times, calls
+    return times, {name: len(t) for name, t in times.items()}
 
 
 def _time_few(fn, pool, device: str, clock, state: dict, count: int) -> list[float]:
@@ -561,12 +638,13 @@ def _time_few(fn, pool, device: str, clock, state: dict, count: int) -> list[flo
     for _ in range(max(1, count)):
         _apply(state)
         args, kwargs = pool.next()
-        if device == "cuda":
-            out.append(clock.time_call(fn, args, kwargs))
-            continue
-        t0 = _perf_counter()
-        fn(*args, **kwargs)
-        out.append((_perf_counter() - t0) * 1e3)
+        with _guard("candidate"):
+            if device == "cuda":
+                out.append(clock.time_call(fn, args, kwargs))
+                continue
+            t0 = _perf_counter()
+            fn(*args, **kwargs)
+            out.append((_perf_counter() - t0) * 1e3)
     return out
 
 
@@ -590,6 +668,21 @@ def _reference_output(reference, pool: InputPool, index: int):
         return reference(*args, **kwargs)
 
 
+def tolerances(expected, reduction: int) -> tuple[float, float]:
+    """(rtol, atol) for a float32 candidate against a float32 reference at timing sizes.
+
+    harness.tolerances, with atol raised to 8 * eps * sqrt(n) * RMS(expected): both sides round,
+    and the error of a sum of n products grows like eps * sqrt(n) * (size of the partial sums),
+    which the output's RMS measures; the sqrt(n)-only default fails a few correct elements near
+    zero on outputs of 10^5 elements and more."""
+    rtol, atol = h.tolerances(expected.dtype, reduction)
+    if isinstance(expected, _tensor_type) and expected.is_floating_point() and expected.numel():
+        with torch.no_grad():
+            rms = float(expected.detach().double().pow(2).mean().sqrt())
+        atol = max(atol, 8 * torch.finfo(expected.dtype).eps * math.sqrt(reduction) * rms)
+    return rtol, atol
+
+
 def _verify(fn, entry: str, expected, pool: InputPool, index: int, device: str,
             reduction: int, call_limit_s):
     """(error message or None, seconds the candidate's call took) on input set `index`."""
@@ -604,11 +697,33 @@ def _verify(fn, entry: str, expected, pool: InputPool, index: int, device: str,
     except h.CheckFailed as exc:
         return str(exc), _perf_counter() - t0
     seconds = _perf_counter() - t0
+    rtol, atol = tolerances(expected, reduction)
     try:
-        h.assert_close(got, expected, call=h.last_call(), reduction=reduction)
+        h.assert_close(got, expected, call=h.last_call(), reduction=reduction, rtol=rtol,
+                       atol=atol)
     except h.CheckFailed as exc:
         return f"wrong result at timing size: {exc}", seconds
     return None, seconds
+
+
+def _spot_check(timed: Recorder, reference, entry: str, device: str, reduction: int):
+    """The outputs kept from timed calls against the reference on the same (rebuilt) inputs:
+    an error message or None."""
+    _sync(device)
+    for tag, got in timed.kept + ([timed.last] if timed.last is not None else []):
+        args, kwargs = timed.pool.rebuild(tag)
+        with torch.no_grad():
+            expected = reference(*args, **kwargs)
+        rtol, atol = tolerances(expected, reduction)
+        try:
+            h.assert_close(got, expected, call=f"a timed call of {entry}", reduction=reduction,
+                           rtol=rtol, atol=atol)
+        except h.CheckFailed as exc:
+            return (f"{exc} (the output of a call made while timing, checked afterwards: "
+                    "outputs must be computed by the call, not cached or finished later)")
+    timed.kept.clear()
+    timed.last = None
+    return None
 
 
 def time_case(spec, case, fn, reference, *, device: str, threads: int, budget_s: float,
@@ -644,28 +759,38 @@ def time_case(spec, case, fn, reference, *, device: str, threads: int, budget_s:
         row["error"] = error
         return row
 
-    sides = [("candidate", fn, pool), ("reference", reference, pool)]
-    if first_s > budget_s * SLOW_FRACTION:        # the first call may carry one-time costs
-        first_s = min(first_s, _time_few(fn, pool, device, clock, state, 1)[0] / 1e3)
-    if first_s > budget_s * SLOW_FRACTION:        # too slow for the full method: a few calls
-        ref_side = sides[1:]
-        times, calls = (measure_cuda(ref_side, clock, budget_s / 2, state) if device == "cuda"
-                        else measure_cpu(ref_side, threads, budget_s / 2, state))
-        count = max(1, int(budget_s / 2 / first_s))
-        times["candidate"] = _time_few(fn, pool, device, clock, state, count)
-        calls["candidate"] = count
-        row["note"] = (f"one call took {first_s:.2f} s, over {SLOW_FRACTION:.0%} of the case "
-                       f"budget ({budget_s:.1f} s): timed with {count} single call(s)")
-    else:
-        times, calls = (measure_cuda(sides, clock, budget_s, state) if device == "cuda"
-                        else measure_cpu(sides, threads, budget_s, state))
-        last = len(pool.sets) - 1                 # check again: behaviour must not change
-        _apply(state)
-        expected = _reference_output(reference, pool, last)
-        error, _ = _verify(fn, spec.entry, expected, pool, last, device, reduction, call_limit_s)
-        if error:
-            row["error"] = f"after timing: {error}"
-            return row
+    timed = Recorder(fn, pool, keep=True)         # keeps spot-checked outputs
+    sides = [("candidate", timed, pool), ("reference", Recorder(reference, pool, False), pool)]
+    try:
+        if first_s > budget_s * SLOW_FRACTION:    # the first call may carry one-time costs
+            first_s = min(first_s, _time_few(timed, pool, device, clock, state, 1)[0] / 1e3)
+        if first_s > budget_s * SLOW_FRACTION:    # too slow for the full method: a few calls
+            ref_side = sides[1:]
+            times, calls = (measure_cuda(ref_side, clock, budget_s / 2, state)
+                            if device == "cuda" else
+                            measure_cpu(ref_side, threads, budget_s / 2, state))
+            count = max(1, int(budget_s / 2 / first_s))
+            times["candidate"] = _time_few(timed, pool, device, clock, state, count)
+            calls["candidate"] = count
+            row["note"] = (f"one call took {first_s:.2f} s, over {SLOW_FRACTION:.0%} of the "
+                           f"case budget ({budget_s:.1f} s): timed with {count} single call(s)")
+        else:
+            times, calls = (measure_cuda(sides, clock, budget_s, state) if device == "cuda"
+                            else measure_cpu(sides, threads, budget_s, state))
+    except Exception as exc:  # noqa: BLE001 - the candidate's code raised while being timed
+        row["error"] = f"{spec.entry} raised while being timed: {h.safe_str(exc)}"
+        return row
+    _apply(state)
+    error = _spot_check(timed, reference, spec.entry, device, reduction)
+    if error:
+        row["error"] = error
+        return row
+    last = len(pool.sets) - 1                     # check again: behaviour must not change
+    expected = _reference_output(reference, pool, last)
+    error, _ = _verify(fn, spec.entry, expected, pool, last, device, reduction, call_limit_s)
+    if error:
+        row["error"] = f"after timing: {error}"
+        return row
 
     c, r = summarize(times["candidate"]), summarize(times["reference"])
     row.update({"candidate_ms": c["median"], "reference_ms": r["median"],
@@ -700,6 +825,11 @@ def time_exercise(spec, module, device: str = "cpu", threads: int | None = None,
     Global torch state is restored on return."""
     device = "cuda" if str(device).startswith("cuda") else "cpu"
     threads = int(threads or _import_threads)
+    if device != "cuda" and os.environ.get("TRITON_INTERPRET") == "1":
+        # Triton's interpreter is a correctness tool: timing it would only burn the budget.
+        # (The engine should not start timing here at all: see skip_reason.)
+        reason = skip_reason(("triton",), device)
+        return [dict(_blank_row(c.name, device, threads), skipped=reason) for c in spec.cases]
     budget_s = float(budget_s or (CUDA_BUDGET_S if device == "cuda" else CPU_BUDGET_S))
     seed = h.seed() + 4242 if seed is None else int(seed)
     outer = _snapshot()
@@ -726,7 +856,7 @@ def time_exercise(spec, module, device: str = "cpu", threads: int | None = None,
         changed = tampered()
         if changed:
             for row in rows:
-                row["suspicious"] = True
+                row["suspicious"] = row["speedup"] is not None
                 row["note"] = ("timer functions were replaced during the run: "
                                + ", ".join(changed) + " (the grader used its own copies)")
         return rows

@@ -107,3 +107,11 @@ def test_method_sentence():
     assert "CUDA (NVIDIA H100)" in cuda and "L2" in cuda and "TF32 off" in cuda
     for sentence in (cpu, cuda):                           # one sentence
         assert sentence.endswith(".") and ". " not in sentence
+
+
+def test_timing_svgs_bundle():
+    svgs = charts.timing_svgs(ROWS)
+    assert len(svgs) == 3 and all(parse(s).get("role") == "img" for s in svgs)
+    no_flops = [{k: v for k, v in r.items() if "gflops" not in k} for r in ROWS]
+    assert len(charts.timing_svgs(no_flops)) == 2
+    assert len(charts.timing_svgs(None)) == 2

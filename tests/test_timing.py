@@ -100,7 +100,34 @@ def test_behaviour_change_after_the_first_call_is_caught():
         return out if len(calls) == 1 else out * 0
 
     (row,) = run(conv_spec(), module(conv2d=conv2d))
-    assert row["error"].startswith("after timing:")
+    # the spot check of the timed calls' outputs catches it before the re-check after timing
+    assert "a timed call of conv2d returned" in row["error"] and row["speedup"] is None
+
+
+def test_cached_outputs_fail_the_spot_check():
+    cache = {}
+
+    def conv2d(x, w, b=None, **kwargs):    # keyed by shape: a stale output for new values
+        key = tuple(x.shape)
+        if key not in cache:
+            cache[key] = F.conv2d(x, w, b, **kwargs)
+        return cache[key]
+
+    (row,) = run(conv_spec(), module(conv2d=conv2d))
+    assert "cached or finished later" in row["error"] and row["speedup"] is None
+
+
+def test_inputs_are_fresh_and_rescaled_per_call():
+    seen = []
+
+    def conv2d(x, w, b=None, **kwargs):
+        seen.append((id(x), float(x.flatten()[0])))
+        return F.conv2d(x, w, b, **kwargs)
+
+    (row,) = run(conv_spec(), module(conv2d=conv2d))
+    assert not row.get("error") and row["speedup"]
+    values = [v for _, v in seen]
+    assert len(values) > 10 and len(set(values)) == len(values)   # never the same values twice
 
 
 def test_forbidden_op_is_caught_at_timing_size():
@@ -121,11 +148,12 @@ def test_inputs_are_fresh_clones_and_distinct_sets():
 
     (row,) = run(conv_spec(), module(conv2d=conv2d))
     assert "error" not in row
-    live = seen[-20:]
-    assert len({s[2] for s in live}) > 1              # distinct contents round robin
+    assert len({s[2] for s in seen}) > 1               # distinct contents round robin
     pool = timing.InputPool(lambda i: ([torch.full((2,), float(i))], {}), max_sets=3)
     a, b = pool.next()[0][0], pool.next()[0][0]
-    assert a.data_ptr() != pool.sets[0][0][0].data_ptr() and float(b[0]) == 1.0
+    # a fresh clone of set 1 (all ones), rescaled by a secret factor in +-[0.5, 2]
+    assert a.data_ptr() != pool.sets[0][0][0].data_ptr() and 0.5 <= abs(float(b[0])) <= 2.0
+    assert pool.rebuild(pool.last_tag)[0][0].equal(b)
 
 
 def test_mutating_inputs_cannot_change_the_reference():
@@ -316,9 +344,15 @@ def test_speed_share_floor_cap_and_errors():
     assert math.isinf(timing.geomean_slowdown([]))
 
 
-def test_skip_reason():
+def test_skip_reason(monkeypatch):
     assert "CUDA only" in timing.skip_reason(["triton"], "cpu")
     assert timing.skip_reason(["triton"], "cuda") is None and timing.skip_reason([], "cpu") is None
+    # Under Triton's interpreter on CPU, nothing is called or timed.
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    calls = []
+    (row,) = run(conv_spec(), module(conv2d=lambda *a, **k: calls.append(1)))
+    assert "CUDA only" in row["skipped"] and row["candidate_ms"] is None and not calls
+    assert timing.speed_share([row], timing.DEFAULT_TIERS) == 0.0
 
 
 def test_resolve():
@@ -427,3 +461,29 @@ def test_cuda_time_case_end_to_end_with_fakes(monkeypatch):
     assert row["candidate_ms"] == 1.0 and row["runs"] == timing.MIN_RUNS
     assert set(seen) == {(False, False)}
     assert "device-sync" in fake.log and fake.log.count("flush") == 2 * timing.MIN_RUNS
+
+
+# ------------------------------------------------------------------- the timed exercises' specs
+
+@pytest.mark.parametrize("slug", ["fast-conv2d", "triton-bias-relu"])
+def test_exercise_timing_specs_build(slug):
+    """Every [timing] case of our timed exercises builds its inputs and evaluates its flops."""
+    from pathlib import Path
+
+    from grader.catalogue import load_exercise
+
+    exercise = load_exercise(Path(__file__).resolve().parent.parent / "exercises" / slug)
+    spec = exercise.timing
+    assert spec.speed_points > 0 and spec.tiers and spec.flops
+    reference = timing.resolve(spec.reference)
+    for case in spec.cases:
+        params = dict(case.params)
+        # the same convention, shrunk 4x in the batch dimension to stay fast
+        first = next(k for k, v in params.items() if isinstance(v, list))
+        params[first] = [max(1, params[first][0] // 4)] + params[first][1:]
+        args, kwargs = timing.case_inputs(params, "cpu", torch.Generator().manual_seed(0))
+        out = reference(*args, **kwargs)
+        flops = timing.eval_flops(spec.flops, timing.flop_names(params, args, out))
+        assert flops >= out.numel()
+    requires_triton = "triton" in exercise.requires
+    assert (timing.skip_reason(exercise.requires, "cpu") is not None) == requires_triton

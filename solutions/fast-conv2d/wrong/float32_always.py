@@ -1,0 +1,26 @@
+"""WRONG: computes in float32 whatever the input dtype ("float32 is faster"): a float64 input
+comes back float32. Caught by test_dtype_float64."""
+
+import torch.nn.functional as F
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0):
+    input, weight = input.float(), weight.float()
+    bias = None if bias is None else bias.float()
+    N, C, H, W = input.shape
+    K, _, R, S = weight.shape
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    P = (H + 2 * ph - R) // sh + 1
+    Q = (W + 2 * pw - S) // sw + 1
+    x = F.pad(input.permute(0, 2, 3, 1), (0, 0, pw, pw, ph, ph))
+    sN, sH, sW, sC = x.stride()
+    cols = x.as_strided((N, P, Q, R, S, C), (sN, sH * sh, sW * sw, sH, sW, sC))
+    w = weight.permute(0, 2, 3, 1).reshape(K, R * S * C)
+    out = cols.reshape(N * P * Q, R * S * C) @ w.t()
+    if bias is not None:
+        out = out + bias
+    return out.view(N, P, Q, K).permute(0, 3, 1, 2)
