@@ -1,0 +1,16 @@
+"""Wrong: assumes every parameter has a gradient; crashes on frozen or unused parameters."""
+
+import torch.distributed as dist
+
+
+def dp_train_step(model, inputs, targets, loss_fn, optimizer) -> float:
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    for p in model.parameters():
+        dist.all_reduce(p.grad)
+        p.grad /= dist.get_world_size()
+    optimizer.step()
+    total = loss.detach().clone()
+    dist.all_reduce(total)
+    return total.item() / dist.get_world_size()
