@@ -293,6 +293,13 @@ def describe_exit(run: ChildRun, time_limit_s: float) -> str:
     if run.timed_out:
         return f"timed out after {time_limit_s:g} s"
     code = run.returncode
+    sessions = run.of("session")
+    if sessions and sessions[-1].get("exit_code") not in (0, 1):
+        # pytest itself failed (internal or usage error: e.g. an import that ran out of memory)
+        tail = run.output.strip().splitlines()[-1:] or [""]
+        memory = " (MemoryError)" if "MemoryError" in run.output else ""
+        return (f"pytest could not run the checks (exit code {sessions[-1].get('exit_code')})"
+                f"{memory}: {tail[0][:200]}")
     if code is None or code == 0:
         return "the grading process ended early (exit code 0, e.g. os._exit or sys.exit)"
     if code < 0:

@@ -117,9 +117,13 @@ def apply_limits(config: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))            # a segfault leaves no core file
     limit_mb = int(config.get("memory_limit_mb", 0))
     if limit_mb and config.get("device", "cpu") == "cpu":
-        # Address space, not RSS: CUDA reserves huge virtual ranges, so only on CPU.
-        limit = limit_mb * MIB
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # Address space, not RSS (the kernel enforces RLIMIT_AS at allocation, so a 20 GB
+        # tensor fails at once instead of swapping). On top of what is mapped already: torch's
+        # CUDA builds map gigabytes of libraries and reservations before any tensor exists
+        # (2.14.1+cu130: a 3 GiB absolute limit kills the child in its imports). CUDA itself
+        # reserves huge virtual ranges, so only on CPU.
+        limit = address_space_bytes() + limit_mb * MIB
+        _lower(resource.RLIMIT_AS, limit)
     _lower(resource.RLIMIT_NOFILE, OPEN_FILES)
     _lower(resource.RLIMIT_FSIZE, int(config.get("file_limit_mb", FILE_LIMIT_MB)) * MIB)
     cpu = int(config.get("cpu_limit_s", 0))
@@ -128,6 +132,18 @@ def apply_limits(config: dict) -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)             # setuid binaries cannot raise privileges
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # the child never outlives the grader
     prctl(PR_SET_CHILD_SUBREAPER, 1)          # orphaned descendants stay below the child
+
+
+def address_space_bytes() -> int:
+    """This process's mapped address space (VmSize), 0 where /proc cannot tell."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _lower(which: int, soft: int, hard: int | None = None) -> None:
