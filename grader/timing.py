@@ -31,9 +31,9 @@ shared/RESEARCH.md), for each case of `spec.cases`:
    backend flags) is reset before every timed block; the reference callable is resolved from
    functions captured when this module was imported (import it before candidate code).
    Both sides run with grad mode off and TF32 off (restored afterwards).
-5. CPU: one sample per call, `timeit.Timer(...).timeit(1)` (the machinery under
-   torch.utils.benchmark.Timer) whose setup fetches the call's fresh inputs outside the timed
-   region, clock `time.perf_counter` captured at import, in 3 alternating rounds per side, each
+5. CPU: one sample per call, taken as `timeit.Timer.timeit(1)` would (inputs fetched outside
+   the timed region, collector off) with the loop and the clock (`time.perf_counter`, captured
+   at import) in this module, in 3 alternating rounds per side, each
    round a share of the remaining budget. Not `Timer.blocked_autorange`: it times blocks of
    calls on one input set, which a cache keyed by identity or content would win.
    `torch.set_num_threads(threads)` is fixed for both sides; rows report it.
@@ -92,7 +92,6 @@ import statistics
 import threading
 import time
 from random import Random as _Random
-from timeit import Timer as _StdTimer
 
 import torch
 import torch.nn.functional as F
@@ -595,17 +594,21 @@ def _guard(name: str):
 def measure_cpu(sides: list, threads: int, budget_s: float, state: dict,
                 rounds: int = CPU_ROUNDS) -> dict:
     """({name: [ms per call, ...]}, {name: calls}) in rounds alternating the order. One sample
-    per call: `timeit.Timer.timeit(1)`, whose `setup` (outside the timed region) fetches fresh,
-    rescaled inputs, so no call reuses an input object or values.
+    per call, its fresh rescaled inputs fetched outside the timed region, so no call reuses an
+    input object or values.
     Each side is warmed up (2 calls) before the first side's first measurement."""
-    # stdlib timeit, as torch.utils.benchmark.Timer uses underneath: its `timeit()` adds two
-    # unmeasured warm-up calls on the *same* inputs to every sample (tripling the cost and
-    # handing a cache a repeat), and its blocked_autorange times blocks of calls on one
-    # input set. Threads are pinned by `state` (torch.set_num_threads) instead.
-    timers = {name: _StdTimer(stmt="_fn(*_a, **_k)", setup="_a, _k = _next()",
-                              timer=_perf_counter, globals={"_fn": fn, "_next": pool.next})
-              for name, fn, pool in sides}
-    # The budget is wall time: clones, Timer overhead and warm-up count against it, so every
+    # One sample per call, the way timeit.Timer.timeit(1) takes it (setup outside the timed
+    # region, the collector off, perf_counter around the statement) but with the clock and the
+    # loop captured here: timeit's class, like torch.utils.benchmark.Timer, is candidate-
+    # patchable. Not torch's Timer: its timeit() adds two unmeasured warm-up calls on the
+    # *same* inputs to every sample, and blocked_autorange times blocks of calls on one input
+    # set, which a cache keyed by identity or content wins. Threads are pinned by `state`.
+    def one_call(fn, pool) -> float:
+        args, kwargs = pool.next()                 # outside the timed region
+        t0 = _perf_counter()
+        fn(*args, **kwargs)
+        return _perf_counter() - t0
+    # The budget is wall time: clones, Python overhead and warm-up count against it, so every
     # block gets a share of what is left (and at least one call).
     deadline = _perf_counter() + budget_s
     for name, fn, pool in sides:                       # warm up every side before timing any
@@ -621,12 +624,19 @@ def measure_cpu(sides: list, threads: int, budget_s: float, state: dict,
         for name, _, _ in order:
             block_end = _perf_counter() + max(0.7 * (deadline - _perf_counter()) / blocks_left,
                                               0.005)
+            fn, pool = next((f, p) for n, f, p in sides if n == name)
             _apply(state)
-            with _guard(name):
-                while True:
-                    times[name].append(timers[name].timeit(1) * 1e3)
-                    if _perf_counter() >= block_end:
-                        break
+            gc_was_enabled = gc.isenabled()
+            gc.disable()                           # no collector pause inside a timed call
+            try:
+                with _guard(name):
+                    while True:
+                        times[name].append(one_call(fn, pool) * 1e3)
+                        if _perf_counter() >= block_end:
+                            break
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
             blocks_left -= 1
     return times, {name: len(t) for name, t in times.items()}
 
