@@ -180,10 +180,12 @@ def speedup_chart(rows) -> str:
         color = COLORS["faster"] if v >= 1 else COLORS["slower"]
         flag = " (suspicious)" if row.get("suspicious") else ""
         tip = f"{name}: {_fmt(v)}× PyTorch's speed{flag}"
-        text_x, anchor = (x0 + w + 4, "start") if v >= 1 else (x0 - 4, "end")
+        text_x, anchor, fill = (x0 + w + 4, "start", "") if v >= 1 else (x0 - 4, "end", "")
+        if v < 1 and x0 - left < 44:      # no room left of a long bar: write inside it
+            text_x, anchor, fill = x0 + 4, "start", ' fill="#fff"'
         body.append(f'<rect x="{x0:.1f}" y="{y + 1}" width="{max(w, 1.0):.1f}" '
                     f'height="{BAR_H - 2}" fill="{color}"><title>{_esc(tip)}</title></rect>'
-                    f'<text x="{text_x:.1f}" y="{y + 11}" text-anchor="{anchor}">'
+                    f'<text x="{text_x:.1f}" y="{y + 11}" text-anchor="{anchor}"{fill}>'
                     f"{_esc(_fmt(v) + '×' + ('!' if flag else ''))}</text>")
     body.append(f'<line class="one-x" x1="{mid:.1f}" y1="{TOP - 6}" x2="{mid:.1f}" '
                 f'y2="{height - 20}" stroke="{COLORS["axis"]}" stroke-width="2">'
@@ -212,6 +214,7 @@ def method_sentence(device: str, device_name: str = "", threads: int | None = No
                 "off, warm-up first, candidate and PyTorch alternating in one process; the "
                 "median of up to 100 runs is shown.")
     n = f"{threads} thread{'s' if threads != 1 else ''}" if threads else "a fixed thread count"
-    return (f"Timed on CPU{where} with {n}: torch.utils.benchmark's blocked_autorange, inputs "
-            "cloned outside the timed region, warm-up first, candidate and PyTorch alternating "
-            "in one process; the median is shown.")
+    return (f"Timed on CPU{where} with {n}: one perf_counter sample per call on fresh, "
+            "never-repeated inputs prepared outside the timed region, warm-up first, candidate "
+            "and PyTorch alternating in one process, some outputs checked afterwards; the "
+            "median is shown.")

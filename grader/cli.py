@@ -142,8 +142,12 @@ def check(slugs, directory):
     sys.exit(0 if passed == attempted else 1)
 
 
-def _progress(ex, res):
-    click.echo(f"  {res['status']:<8} {ex.slug:<22} {res['score']:>6.2f} / {res['max_score']:g}",
+def _progress(ex, res, phase="checks"):
+    from grader.grading import SPEED_CHECK
+    label = "timed" if phase == "timed" else res["status"]
+    speed = next((c for c in res["checks"] if c["id"] == SPEED_CHECK), None)
+    note = f"  (speed: {speed['message']})" if phase == "timed" and speed else ""
+    click.echo(f"  {label:<8} {ex.slug:<22} {res['score']:>6.2f} / {res['max_score']:g}{note}",
                err=True)
 
 

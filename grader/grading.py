@@ -239,7 +239,9 @@ def will_time(exercise: Exercise, result: dict, options: GradeOptions) -> bool:
 
 def grade_all(exercises: list[Exercise], submission: Path, options: GradeOptions,
               progress=None, gate=None) -> list[dict]:
-    """Both phases: correctness children in parallel (-j), then timing runs one at a time."""
+    """Both phases: correctness children in parallel (-j), then timing runs one at a time.
+    `progress(exercise, result, phase)` after each correctness run (phase "checks") and again
+    after each timing run ("timed")."""
     gate = gate or NoGate()
 
     def one(ex: Exercise) -> dict:
@@ -251,15 +253,18 @@ def grade_all(exercises: list[Exercise], submission: Path, options: GradeOptions
             res.update(status="error")
             res["flags"].append({"kind": "grader-error", "detail": f"{type(exc).__name__}: {exc}"})
         if progress:
-            progress(ex, res)
+            progress(ex, res, "checks")
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         results = list(pool.map(one, exercises))
     for ex, res in zip(exercises, results):
         if res["status"] == "graded" and ex.timing is not None:
-            with (gate.exclusive() if will_time(ex, res, options) else nullcontext()):
+            timed = will_time(ex, res, options)
+            with (gate.exclusive() if timed else nullcontext()):
                 time_exercise(ex, submission, res, options)
+            if progress and timed:
+                progress(ex, res, "timed")
     return results
 
 
