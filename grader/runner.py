@@ -297,9 +297,11 @@ def describe_exit(run: ChildRun, time_limit_s: float) -> str:
     if sessions and sessions[-1].get("exit_code") not in (0, 1):
         # pytest itself failed (internal or usage error: e.g. an import that ran out of memory)
         tail = run.output.strip().splitlines()[-1:] or [""]
+        code = sessions[-1].get("exit_code")
+        what = {2: "was interrupted", 3: "hit an internal error",
+                4: "was misconfigured"}.get(code, "failed")
         memory = " (MemoryError)" if "MemoryError" in run.output else ""
-        return (f"pytest could not run the checks (exit code {sessions[-1].get('exit_code')})"
-                f"{memory}: {tail[0][:200]}")
+        return f"the pytest session {what} (exit code {code}){memory}: {tail[0][:200]}"
     if code is None or code == 0:
         return "the grading process ended early (exit code 0, e.g. os._exit or sys.exit)"
     if code < 0:

@@ -83,3 +83,15 @@ def test_missing_optional_requirement_is_skipped_with_the_reason(tmp_path, monke
     assert [f["kind"] for f in ex["flags"]] == ["skipped"]
     res = invoke("validate")
     assert res.exit_code == 0 and "- tiny: skipped, needs torchdrill_absent_pkg" in res.output
+
+
+def test_describe_exit_names_a_failed_pytest_session():
+    """A child whose pytest session failed before any check (e.g. an import that ran out of
+    memory) is not described as an early exit by candidate code."""
+    from grader.runner import ChildRun, describe_exit
+    run = ChildRun(events=[{"event": "session", "exit_code": 3}], returncode=0,
+                   output="INTERNALERROR> MemoryError\n")
+    assert describe_exit(run, 10) == ("the pytest session hit an internal error (exit code 3) "
+                                       "(MemoryError): INTERNALERROR> MemoryError")
+    clean = ChildRun(events=[{"event": "session", "exit_code": 1}], returncode=0)
+    assert "ended early (exit code 0" in describe_exit(clean, 10)
