@@ -190,6 +190,7 @@ def _run_checks(config: dict, channel: Channel) -> None:
 def _run_timing(config: dict, channel: Channel) -> None:
     from grader import harness, sandbox, timing
     from grader.catalogue import load_exercise
+    from grader.pytest_plugin import emit_denials
     from pathlib import Path
     exercise = load_exercise(Path(config["exercise_dir"]))
     box = sandbox.lock_down(config)                # from here on, candidate code may run
@@ -210,8 +211,7 @@ def _run_timing(config: dict, channel: Channel) -> None:
     if problems:
         channel.emit("flag", kind="tampering",
                      detail=f"during timing: {', '.join(problems[:6])}"[:500])
-    for text in box.denials:
-        channel.emit("flag", kind="sandbox-denied", detail=text[:300])
+    emit_denials(box, channel)
     channel.emit("timing", rows=rows, share=float(share))
 
 

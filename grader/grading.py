@@ -171,17 +171,25 @@ def score_exercise(result: dict) -> None:
     result["score"] = round(min(score, result["max_score"]), 4)
 
 
+def _not_timed(exercise: Exercise, result: dict, options: GradeOptions) -> str | None:
+    """Why this exercise is not timed (None: time it)."""
+    if not options.timing:
+        return "timing disabled (--no-timing)"
+    if not (result["status"] == "graded" and result["checks"] and result["score"] > 0
+            and all(c["outcome"] == "passed" for c in result["checks"])):
+        return "not timed: correctness checks must all pass first"
+    reason = timing_skip_reason(exercise.requires, options.device)
+    return f"not timed: {reason}" if reason else None
+
+
 def time_exercise(exercise: Exercise, submission: Path, result: dict, options: GradeOptions) -> None:
     """Timing phase (run alone): only for exercises whose correctness checks all passed."""
     timing = exercise.timing
-    all_passed = result["checks"] and all(c["outcome"] == "passed" for c in result["checks"])
-    not_here = timing_skip_reason(exercise.requires, options.device) if timing else None
-    if (timing is None or not options.timing or not all_passed or result["score"] == 0
-            or not_here):
-        if timing is not None and timing.speed_points:
-            reason = ("timing disabled (--no-timing)" if not options.timing
-                      else "not timed: correctness checks must all pass first" if not all_passed
-                      or result["score"] == 0 else f"not timed: {not_here}")
+    if timing is None:
+        return
+    reason = _not_timed(exercise, result, options)
+    if reason:
+        if timing.speed_points:
             result["checks"].append({"id": SPEED_CHECK, "name": "speed against PyTorch",
                                      "outcome": "skipped", "points": timing.speed_points,
                                      "message": reason})
@@ -199,8 +207,8 @@ def time_exercise(exercise: Exercise, submission: Path, result: dict, options: G
         result["timings"] = events[0].get("rows", [])
         share = float(events[0].get("share", 0.0))
         message = f"earned {share:.0%} of the speed points"
-        why = next((r.get("error") or r.get("skipped") for r in result["timings"]
-                    if r.get("error") or r.get("skipped")), None)
+        why = next(filter(None, (r.get("error") or r.get("skipped")
+                                 for r in result["timings"])), None)
         if share == 0 and why:
             message += f": {why}"
     else:
@@ -231,10 +239,7 @@ class NoGate:
 
 
 def will_time(exercise: Exercise, result: dict, options: GradeOptions) -> bool:
-    return bool(options.timing and exercise.timing is not None and result["status"] == "graded"
-                and result["checks"] and result["score"] > 0
-                and all(c["outcome"] == "passed" for c in result["checks"])
-                and timing_skip_reason(exercise.requires, options.device) is None)
+    return exercise.timing is not None and _not_timed(exercise, result, options) is None
 
 
 def grade_all(exercises: list[Exercise], submission: Path, options: GradeOptions,

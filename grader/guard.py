@@ -1,6 +1,7 @@
 """The runtime half of the forbidden-API rule, active while candidate code runs (harness.call).
 
-Two layers, both entered by `guarded(...)`:
+Two layers, both entered by `harness._guarded` around every candidate call (the trap alone,
+`harness.forbidden_trap()`, around timed calls):
 
 - `ForbiddenOpGuard`, a TorchDispatchMode: sees every aten op the candidate's call runs,
   however it was reached (getattr tricks, torch.ops, torch._C, exec), and names the op and the

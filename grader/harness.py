@@ -100,6 +100,10 @@ class CheckFailed(AssertionError):
     """A hidden check failed; the text is shown to the candidate."""
 
 
+class Tampered(CheckFailed):
+    """Candidate code changed what the grader relies on (the exercise is flagged and zeroed)."""
+
+
 def configure(**options) -> None:
     """Called by the grading child (never by checks) before candidate code is imported."""
     unknown = set(options) - set(_config)
@@ -289,10 +293,6 @@ def _candidate_location(tb) -> str:
     return found
 
 
-def _caller_in_candidate() -> str:
-    return _guard.caller_in(_config["candidate_dir"], sys._getframe(1))
-
-
 def _forbidden_message(name: str, where: str) -> str:
     """Called by the guard and the kernel trap: flag the exercise; the text of the failure."""
     detail = f"{name} called at {where}"
@@ -307,12 +307,6 @@ def _forbidden_message(name: str, where: str) -> str:
 _report_forbidden = _sandbox.opaque(_forbidden_message)
 
 
-def _ForbiddenOpGuard(forbidden):  # noqa: N802 - the old class name, kept for compatibility
-    """The dispatch-mode half of the runtime guard (grader.guard)."""
-    return _guard.ForbiddenOpGuard(forbidden, _config["candidate_dir"], _report_forbidden,
-                                   CheckFailed)
-
-
 class _guarded:
     """Forbidden-op guard (dispatch mode) and kernel trap around candidate code; `broken`
     tells whether the candidate's code took either away."""
@@ -324,9 +318,9 @@ class _guarded:
     def __enter__(self):
         ops = _config["forbidden_ops"]
         if ops:
-            self.trap = _guard.KernelTrap(ops, _config["candidate_dir"], _report_forbidden,
-                                          _config["device"], CheckFailed)
-            self.mode = _ForbiddenOpGuard(ops)
+            self.trap = forbidden_trap()
+            self.mode = _guard.ForbiddenOpGuard(ops, _config["candidate_dir"], _report_forbidden,
+                                                CheckFailed)
             self.trap.__enter__()
             self.mode.__enter__()
         return self
@@ -401,8 +395,8 @@ def _tampered(what: str, problems: list[str]) -> None:
     shown = ", ".join(problems[:6]) + (f" and {len(problems) - 6} more" if len(problems) > 6 else "")
     if _config["on_flag"]:
         _config["on_flag"]("tampering", f"{what}: {shown}"[:500])
-    raise CheckFailed(f"{what} changed what the grader relies on ({shown}); the grader undid "
-                      "it, and tampering scores the exercise zero")
+    raise Tampered(f"{what} changed what the grader relies on ({shown}); the grader undid "
+                   "it, and tampering scores the exercise zero")
 
 
 def _integrity(what: str) -> None:
@@ -439,6 +433,15 @@ def call(fn, *args, **kwargs):
 
 
 # ------------------------------------------------------------------------------------ comparing
+
+def rms_atol(expected: torch.Tensor, reduction: int) -> float:
+    """8 * eps * sqrt(R) * RMS(expected): the rounding error of a length-R sum grows with the
+    size of its terms, and with standard-normal data a conv output is about sqrt(R) in size,
+    so an atol from sqrt(R) alone fails a few correct elements near zero on large outputs."""
+    with _no_grad():
+        rms = float(expected.detach().double().pow(2).mean().sqrt())
+    return 8 * _finfo(expected.dtype).eps * math.sqrt(reduction) * rms
+
 
 def tolerances(dtype: torch.dtype, reduction: int = 1) -> tuple[float, float]:
     """(rtol, atol) for comparing a from-scratch result with PyTorch's.
@@ -499,11 +502,7 @@ def assert_close(actual, expected: torch.Tensor, *, call: str = "", what: str = 
     d_rtol, d_atol = tolerances(expected.dtype, reduction)
     if reduction > 1 and expected.dtype in (torch.float16, torch.bfloat16, torch.float32) \
             and expected.numel():
-        # rounding error of a length-R sum grows with the size of its terms, and with
-        # standard-normal data a conv output is about sqrt(R) in size: scale by the rms
-        with _no_grad():
-            rms = float(expected.detach().double().pow(2).mean().sqrt())
-        d_atol = max(d_atol, 8 * _finfo(expected.dtype).eps * math.sqrt(reduction) * rms)
+        d_atol = max(d_atol, rms_atol(expected, reduction))
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     with _no_grad():

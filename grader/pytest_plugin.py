@@ -114,7 +114,8 @@ class ReportingPlugin:
         if state["outcome"] == "passed" and not state["returned"]:
             state["outcome"] = "error"
             state["message"] = "the check did not run to completion"
-        self._report_denials()
+        if self.box is not None:           # what the sandbox refused, for the interviewer
+            emit_denials(self.box, self.channel)
         note = harness.take_notes()
         message = state["message"]
         if note:
@@ -134,18 +135,6 @@ class ReportingPlugin:
         if problems:
             self._tampering(f"{where}: {', '.join(problems[:6])}")
         return problems
-
-    def _report_denials(self) -> None:
-        """What the sandbox refused during the check, for the interviewer (not scored)."""
-        box = self.box
-        if box is not None and box.denials:
-            seen = getattr(self, "_denials_seen", set())
-            for text in box.denials:
-                if text not in seen:
-                    seen.add(text)
-                    self.channel.emit("flag", kind="sandbox-denied", detail=text[:300])
-            self._denials_seen = seen
-            box.denials.clear()
 
     def _tampering(self, detail: str) -> None:
         self.channel.emit("flag", kind="tampering", detail=detail[:500])
@@ -175,6 +164,12 @@ class ReportingPlugin:
             state["outcome"], state["message"] = outcome, message
             state["returned"] = state["returned"] and call.when != "call"
         return report
+
+
+def emit_denials(box, channel) -> None:
+    """The sandbox's refusals since the last report, as sandbox-denied flags."""
+    for text in box.take_denials():
+        channel.emit("flag", kind="sandbox-denied", detail=text[:300])
 
 
 def _hypothesis_profile() -> None:

@@ -9,6 +9,7 @@ and trusts nothing but nonce-stamped events; checks with no trusted result count
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -118,13 +119,14 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
     run = ChildRun()
     start = time.monotonic()
     proc = None
+    env = _clean_env(threads, str(root / "home"))
     if zygote.usable(device, exercise.requires):   # forked from the pre-warmed zygote
-        proc = zygote.spawn(root / "work", _clean_env(threads, str(root / "home")), write_fd)
+        proc = zygote.spawn(root / "work", env, write_fd)
     if proc is None:                               # a fresh interpreter (also the fallback)
         proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "grader.child"], cwd=root / "work",
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env=_clean_env(threads, str(root / "home")), start_new_session=True,
+            env=env, start_new_session=True,
             pass_fds=(write_fd,), close_fds=True,
         )
     os.close(write_fd)
@@ -173,7 +175,7 @@ def _private_uid() -> int | None:
             or not _installation_readable():
         return None
     import pwd
-    used = {info[3] for info in map(sandbox.proc_info, _pids()) if info}
+    used = {info[3] for info in sandbox.process_table().values()}
     for _ in range(100):
         uid = UID_BASE + secrets.randbelow(UID_SPAN)
         if uid in used:
@@ -186,17 +188,9 @@ def _private_uid() -> int | None:
     return None
 
 
-_READABLE: list[bool] = []
-
-
+@functools.cache
 def _installation_readable() -> bool:
-    if not _READABLE:
-        _READABLE.append(sandbox.installation_readable())
-    return _READABLE[0]
-
-
-def _pids() -> list[str]:
-    return [p for p in os.listdir("/proc") if p.isdigit()]
+    return sandbox.installation_readable()
 
 
 def _hand_over(root: Path, uid: int) -> None:
@@ -223,11 +217,7 @@ def _watchdog(pid: int, uid: int | None, limit: int, run: ChildRun, stop: thread
         known |= found
         if len(found) > limit:
             run.limit = f"started more than {limit} processes"
-            for _ in range(5):
-                sandbox.kill_all(found)
-                found = sandbox.related_processes(pid, uid, set())
-                if not found:
-                    break
+            sweep(pid, uid, found)
             return
 
 
@@ -293,15 +283,15 @@ def describe_exit(run: ChildRun, time_limit_s: float) -> str:
     if run.timed_out:
         return f"timed out after {time_limit_s:g} s"
     code = run.returncode
+    tail = (run.output.strip().splitlines()[-1:] or [""])[0][:200]
     sessions = run.of("session")
     if sessions and sessions[-1].get("exit_code") not in (0, 1):
         # pytest itself failed (internal or usage error: e.g. an import that ran out of memory)
-        tail = run.output.strip().splitlines()[-1:] or [""]
-        code = sessions[-1].get("exit_code")
+        pytest_code = sessions[-1].get("exit_code")
         what = {2: "was interrupted", 3: "hit an internal error",
-                4: "was misconfigured"}.get(code, "failed")
+                4: "was misconfigured"}.get(pytest_code, "failed")
         memory = " (MemoryError)" if "MemoryError" in run.output else ""
-        return f"the pytest session {what} (exit code {code}){memory}: {tail[0][:200]}"
+        return f"the pytest session {what} (exit code {pytest_code}){memory}: {tail}"
     if code is None or code == 0:
         return "the grading process ended early (exit code 0, e.g. os._exit or sys.exit)"
     if code < 0:
@@ -317,7 +307,6 @@ def describe_exit(run: ChildRun, time_limit_s: float) -> str:
             return (f"the grading process wrote a file over the "
                     f"{sandbox.FILE_LIMIT_MB} MiB limit (SIGXFSZ)")
         return f"the grading process crashed ({name})"
-    tail = run.output.strip().splitlines()[-1:] or [""]
     if "MemoryError" in run.output:
         return "the grading process ran out of memory (MemoryError)"
-    return f"the grading process exited with code {code}: {tail[0][:200]}"
+    return f"the grading process exited with code {code}: {tail}"

@@ -327,6 +327,12 @@ class Sandbox:
                                     for name in ("get_data", "get_code", "source_to_code",
                                                  "path_stats", "get_filename"))
 
+    def take_denials(self) -> list[str]:
+        """What was refused since the last call (for the report as sandbox-denied flags; the
+        parent drops repeats)."""
+        taken, self.denials[:] = list(self.denials), []
+        return taken
+
     # ------------------------------------------------------------------ who is running
     def untrusted_code(self, code) -> bool:
         cached = self._code_cache.get(code)
@@ -1164,21 +1170,20 @@ def proc_info(pid: str) -> tuple[int, int, int, int] | None:
     return None
 
 
-def related_processes(root_pid: int, uid: int | None, known: set[int]) -> set[int]:
-    """Processes started by a grading child: its session or process group, its descendants
-    (and `known` ones seen earlier and their descendants), or, when the child ran under a
-    private uid, anything owned by that uid."""
-    me = os.getpid()
+def process_table() -> dict[int, tuple[int, int, int, int]]:
+    """pid -> (ppid, pgid, sid, real uid) for every process /proc shows."""
     table = {}
     for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) != me:
+        if name.isdigit():
             info = proc_info(name)
             if info:
                 table[int(name)] = info
-    found = {p for p, (ppid, pgid, sid, puid) in table.items()
-             if sid == root_pid or pgid == root_pid or (uid and puid == uid) or p == root_pid}
-    found |= {p for p in known if p in table}
-    grew = True
+    return table
+
+
+def _with_descendants(table: dict, roots: set[int]) -> set[int]:
+    """`roots` and every process below them in `table`."""
+    found, grew = set(roots), True
     while grew:
         grew = False
         for p, (ppid, *_rest) in table.items():
@@ -1188,24 +1193,23 @@ def related_processes(root_pid: int, uid: int | None, known: set[int]) -> set[in
     return found
 
 
+def related_processes(root_pid: int, uid: int | None, known: set[int]) -> set[int]:
+    """Processes started by a grading child: its session or process group, its descendants
+    (and `known` ones seen earlier and their descendants), or, when the child ran under a
+    private uid, anything owned by that uid."""
+    table = process_table()
+    table.pop(os.getpid(), None)
+    found = {p for p, (ppid, pgid, sid, puid) in table.items()
+             if sid == root_pid or pgid == root_pid or (uid and puid == uid) or p == root_pid}
+    found |= {p for p in known if p in table}
+    return _with_descendants(table, found)
+
+
 def kill_descendants() -> None:
     """The grading child, before it exits: kill every process below it (as a subreaper it
     inherited the orphans of double forks, so they are below it too)."""
     me = os.getpid()
-    table = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            info = proc_info(name)
-            if info:
-                table[int(name)] = info[0]
-    below, grew = set(), True
-    while grew:
-        grew = False
-        for p, ppid in table.items():
-            if (ppid == me or ppid in below) and p not in below and p != me:
-                below.add(p)
-                grew = True
-    kill_all(below)
+    kill_all(_with_descendants(process_table(), {me}) - {me})
 
 
 def kill_all(pids) -> None:
