@@ -1,4 +1,4 @@
-"""Errors the CLI turns into one-line messages and exit codes (see DESIGN.md)."""
+"""Errors the CLI turns into one-line messages and exit codes (docs/design.md: exit codes)."""
 
 
 class InputError(Exception):

@@ -1,36 +1,18 @@
-"""Trusted helpers for hidden checks (`solutions/<slug>/test_hidden.py`).
+"""The API hidden checks import (`from grader import harness as h`): candidates, data, comparisons.
 
-The grading child imports this module *before* any candidate code runs, so the comparison
-functions below are captured while they are still PyTorch's own: a candidate who later
-monkeypatches `torch.allclose` or `Tensor.__eq__` changes nothing here.
-
-How a hidden check uses it::
-
-    from grader import harness as h
-
-    def test_stride():
-        "handles stride 2"
-        mod = h.candidate("conv2d")                 # imported lazily, inside the test
-        x, w = h.randn(2, 3, 9, 9), h.randn(4, 3, 3, 3)
-        got = h.call(mod.conv2d, x, w, stride=2)     # runs under the forbidden-op guard
-        h.assert_close(got, F.conv2d(x, w, stride=2), call=h.last_call())
-
-Every failure raises `CheckFailed` (an AssertionError) whose text is written for the candidate:
-what was called, what came back, what was expected.
-
-Integrity (docs/security.md): whenever control comes back from candidate code (`candidate`,
-`call`) and before every judgement (`assert_close`, `check`, `assert_unchanged`), the grading
-child's sandbox verifies that nothing the checks rely on was replaced (torch, numpy, builtins,
-pytest, this module...), puts back what was, and the exercise is flagged for tampering.
-Candidate code that leaves threads running, installs finalizers on the values it was given,
-or changes torch's global defaults is caught at the same points.
+Imported by the grading child *before* any candidate code runs, so the functions it relies on
+are captured while they are still PyTorch's own: a candidate who later patches
+`torch.allclose` or `Tensor.__eq__` changes nothing here. Every failure raises `CheckFailed`
+written for the candidate: what was called, what came back, what was expected. Whenever
+control comes back from candidate code (`candidate`, `call`) and before every judgement
+(`assert_close`, `check`, `assert_unchanged`) the sandbox verifies that nothing the checks rely
+on was replaced. How to write checks with it: docs/authoring.md; what it defends: docs/security.md.
 """
 
 from __future__ import annotations
 
 import _thread
 import importlib
-import math
 import os
 import re
 import sys
@@ -40,8 +22,13 @@ import weakref
 import torch
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-from grader import guard as _guard
-from grader import sandbox as _sandbox
+from grader.checks import compare as _compare
+from grader.checks import guard as _guard
+from grader.checks.compare import rms_atol, tolerances  # noqa: F401 - part of the API
+from grader.checks.describe import _type_name, describe, format_call, safe_str  # noqa: F401
+from grader.kinds import Flag
+from grader.sandbox import opaque as _opaque
+from grader.sandbox import state as _state
 
 # Captured at import, before candidate code can patch them.
 _isclose = torch.isclose
@@ -157,56 +144,6 @@ def _default_gen() -> torch.Generator:
     return _gen_holder[0]
 
 
-# ---------------------------------------------------------------------------- describing values
-
-def safe_str(value, limit: int = 300) -> str:
-    """str() that never raises and never floods (candidate objects may do either)."""
-    try:
-        text = str(value)
-    except BaseException:  # noqa: BLE001 - a hostile __str__ may raise anything
-        text = f"<{type(value).__name__} whose str() failed>"
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def describe(value) -> str:
-    """Short, candidate-facing description: `Tensor[2, 3, 8, 8] float32`. Never raises
-    (a candidate's tensor subclass or container may do anything in its methods)."""
-    try:
-        return _describe(value)
-    except BaseException:  # noqa: BLE001
-        return f"<{safe_str(_type_name(value), 80)} that could not be described>"
-
-
-def _type_name(value) -> str:
-    try:
-        return type.__dict__["__name__"].__get__(type(value))
-    except BaseException:  # noqa: BLE001
-        return "object"
-
-
-def _describe(value) -> str:
-    if type(value) is _tensor_type or isinstance(value, _tensor_type):
-        kind = "Tensor" if type(value) is _tensor_type else f"{type(value).__name__}(Tensor subclass)"
-        dtype = str(value.dtype).replace("torch.", "")
-        extra = "" if value.is_contiguous() else " non-contiguous"
-        grad = " requires_grad" if value.requires_grad else ""
-        dev = "" if value.device.type == "cpu" else f" {value.device}"
-        return f"{kind}{list(value.shape)} {dtype}{dev}{extra}{grad}"
-    if type(value) in (tuple, list) and len(value) <= 6:
-        inner = ", ".join(describe(v) for v in value)
-        return f"({inner})" if type(value) is tuple else f"[{inner}]"
-    if isinstance(value, torch.nn.Module):
-        return f"{type(value).__name__}(...)"
-    text = safe_str(repr(value) if isinstance(value, str) else value, 80)
-    # a multi-line str() (an optimizer, a dataclass dump) would break the one-line message
-    return text if "\n" not in text else f"<{_type_name(value)}>"
-
-
-def format_call(fn_name: str, args, kwargs) -> str:
-    parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
-    return f"{fn_name}({', '.join(parts)})"
-
-
 def last_call() -> str:
     """The description of the last `call(...)`, for failure messages."""
     return _last_call[0]
@@ -297,14 +234,14 @@ def _forbidden_message(name: str, where: str) -> str:
     """Called by the guard and the kernel trap: flag the exercise; the text of the failure."""
     detail = f"{name} called at {where}"
     if _config["on_flag"]:
-        _config["on_flag"]("forbidden-api", detail)
+        _config["on_flag"](Flag.FORBIDDEN_API, detail)
     return (f"your code called the forbidden operation {name} ({where}); "
             "this exercise asks you to implement it yourself")
 
 
 # What the guard objects hold must lead nowhere (a candidate can grab the dispatch mode from
 # torch's mode stack while its call runs): an opaque stand-in, not a function of this module.
-_report_forbidden = _sandbox.opaque(_forbidden_message)
+_report_forbidden = _opaque(_forbidden_message)
 
 
 class _guarded:
@@ -355,7 +292,7 @@ def _current_dispatch_mode():
 
 
 def _before_candidate(values=()) -> tuple:
-    return (_thread_count(), _sandbox.global_state(), _sandbox.signal_handlers(),
+    return (_thread_count(), _state.global_state(), _state.signal_handlers(),
             [v for v in values if type(v) is _tensor_type])
 
 
@@ -364,14 +301,14 @@ def _after_candidate(before: tuple, what: str, result=None, guarded=None) -> Non
     exercise; changed global defaults are restored and reported."""
     threads, state, handlers, tensors = before
     problems = [guarded.broken] if guarded is not None and guarded.broken else []
-    changed = _sandbox.restore_global_state(state)     # first: it rebinds e.g. torch.Storage
+    changed = _state.restore_global_state(state)     # first: it rebinds e.g. torch.Storage
     problems += [f"torch's {name} left changed" for name in changed
-                 if name in _sandbox.TAMPER_STATE]
-    changed = [name for name in changed if name not in _sandbox.TAMPER_STATE]
+                 if name in _state.TAMPER_STATE]
+    changed = [name for name in changed if name not in _state.TAMPER_STATE]
     box = _config["sandbox"]
     if box is not None:
         problems += box.verify(full=False)
-    problems += _sandbox.restore_signal_handlers(handlers)
+    problems += _state.restore_signal_handlers(handlers)
     if _thread_count() > threads:
         problems.append(f"{_thread_count() - threads} Python thread(s) left running")
     watched = tensors + ([result] if type(result) is _tensor_type else [])
@@ -434,31 +371,6 @@ def call(fn, *args, **kwargs):
 
 # ------------------------------------------------------------------------------------ comparing
 
-def rms_atol(expected: torch.Tensor, reduction: int) -> float:
-    """8 * eps * sqrt(R) * RMS(expected): the rounding error of a length-R sum grows with the
-    size of its terms, and with standard-normal data a conv output is about sqrt(R) in size,
-    so an atol from sqrt(R) alone fails a few correct elements near zero on large outputs."""
-    with _no_grad():
-        rms = float(expected.detach().double().pow(2).mean().sqrt())
-    return 8 * _finfo(expected.dtype).eps * math.sqrt(reduction) * rms
-
-
-def tolerances(dtype: torch.dtype, reduction: int = 1) -> tuple[float, float]:
-    """(rtol, atol) for comparing a from-scratch result with PyTorch's.
-
-    Defaults follow torch.testing.assert_close; summation order differs between a from-scratch
-    kernel and oneDNN/cuDNN, so the absolute tolerance grows with sqrt(reduction size).
-    """
-    base = {torch.float16: (1e-3, 1e-5), torch.bfloat16: (1.6e-2, 1e-5),
-            torch.float32: (1.3e-6, 1e-5), torch.float64: (1e-7, 1e-7)}
-    rtol, atol = base.get(dtype, (0.0, 0.0))
-    if dtype.is_floating_point:
-        eps = _finfo(dtype).eps
-        atol = max(atol, 8 * eps * math.sqrt(max(reduction, 1)))
-        rtol = max(rtol, 8 * eps * math.sqrt(max(reduction, 1)))
-    return rtol, atol
-
-
 def note(text: str) -> None:
     """Attach an explanation to the current check; the report shows it whatever the outcome
     (a quiz answer's explanation, the cost ratio of a separable conv)."""
@@ -482,57 +394,15 @@ def check(condition, message: str) -> None:
 def assert_close(actual, expected: torch.Tensor, *, call: str = "", what: str = "the result",
                  rtol: float | None = None, atol: float | None = None, reduction: int = 1,
                  expected_from: str = "PyTorch") -> None:
-    """`actual` must be a plain torch.Tensor of expected's shape, dtype and device, and close.
-
-    Exact type is required: a subclass or an object with a lying __eq__ could otherwise pass.
-    """
+    """`actual` must be a plain torch.Tensor of expected's shape, dtype and device, and close
+    (tolerances: checks/compare.py). Exact type is required: a subclass or an object with a
+    lying __eq__ could otherwise pass."""
     _integrity(call or "your code")
     prefix = f"{call} returned {what}" if call else what[:1].upper() + what[1:]
-    if type(actual) is not _tensor_type:
-        raise CheckFailed(f"{prefix}: {describe(actual)}; expected a plain torch.Tensor "
-                          f"like {describe(expected)}")
-    if tuple(actual.shape) != tuple(expected.shape):
-        raise CheckFailed(f"{prefix} with shape {list(actual.shape)}; "
-                          f"expected shape {list(expected.shape)} ({expected_from})")
-    if actual.dtype != expected.dtype:
-        raise CheckFailed(f"{prefix} with dtype {actual.dtype}; expected {expected.dtype} "
-                          "(keep the input's dtype)")
-    if actual.device != expected.device:
-        raise CheckFailed(f"{prefix} on device {actual.device}; expected {expected.device}")
-    d_rtol, d_atol = tolerances(expected.dtype, reduction)
-    if reduction > 1 and expected.dtype in (torch.float16, torch.bfloat16, torch.float32) \
-            and expected.numel():
-        d_atol = max(d_atol, rms_atol(expected, reduction))
-    rtol = d_rtol if rtol is None else rtol
-    atol = d_atol if atol is None else atol
-    with _no_grad():
-        a, e = actual.detach(), expected.detach()
-        if a.numel() == 0:
-            return
-        ok = _isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
-        if bool(ok.all()):
-            return
-        bad = int((~ok).sum())
-        diff = _where(_isfinite(a - e), _abs(a.double() - e.double()), _float64_inf(a))
-        idx = int(_argmax(diff))
-        index = _unravel(idx, tuple(a.shape))
-        got, want = a.reshape(-1)[idx].item(), e.reshape(-1)[idx].item()
-    raise CheckFailed(
-        f"{prefix} that differs from {expected_from} at {bad} of {a.numel()} elements; "
-        f"worst at index {list(index)}: got {got:.6g}, expected {want:.6g} "
-        f"(max abs error {float(diff.max()):.3g}, tolerance rtol={rtol:.2g}, atol={atol:.2g})")
-
-
-def _float64_inf(t):
-    return torch.full(t.shape, float("inf"), dtype=_float64)
-
-
-def _unravel(flat: int, shape: tuple) -> tuple:
-    out = []
-    for size in reversed(shape):
-        out.append(flat % size)
-        flat //= size
-    return tuple(reversed(out))
+    problem = _compare.mismatch(actual, expected, prefix=prefix, rtol=rtol, atol=atol,
+                                reduction=reduction, expected_from=expected_from)
+    if problem:
+        raise CheckFailed(problem)
 
 
 def assert_unchanged(before: torch.Tensor, after: torch.Tensor, name: str, call: str = "") -> None:

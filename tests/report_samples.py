@@ -100,7 +100,13 @@ _BASE = {
 
 
 def sample_result() -> dict:
-    return copy.deepcopy(_BASE)
+    """The sample with the engine's verdict fields (zeroed, zeroed_by) filled in by its rule."""
+    from grader.engine.scoring import zeroed_by
+    result = copy.deepcopy(_BASE)
+    for ex in result["exercises"]:
+        ex["zeroed_by"] = zeroed_by(ex["flags"])
+        ex["zeroed"] = bool(ex["zeroed_by"])
+    return result
 
 
 HIDDEN_NAMES = [c["name"] for ex in _BASE["exercises"] for c in ex["checks"]

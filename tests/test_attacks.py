@@ -293,12 +293,12 @@ def _escaped_pid(path: Path) -> int:
 
 def test_child_kills_its_orphaned_descendants(tmp_path):
     """The grading child is a subreaper: a double-forked, setsid'd grandchild is reparented to
-    it, and sandbox.kill_descendants() (run before the child exits) kills it."""
+    it, and procs.kill_descendants() (run before the child exits) kills it."""
     import subprocess
     marker = tmp_path / "pid"
     after = ("import ctypes; ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)\n"
-             "    from grader import sandbox\n"
-             "    time.sleep(0.3); sandbox.kill_descendants()")
+             "    from grader.isolation import procs\n"
+             "    time.sleep(0.3); procs.kill_descendants()")
     code = ESCAPE.replace("import os, sys, time", "import os, sys, time, ctypes\n"
                           "    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)").format(after=after)
     subprocess.run(_python(code) + [str(marker)], timeout=60, check=True)
@@ -317,7 +317,7 @@ def test_parent_sweeps_what_the_watchdog_saw(tmp_path):
     import subprocess
     import threading
 
-    from grader import runner
+    from grader.isolation import runner
     marker = tmp_path / "pid"
     code = ESCAPE.replace("import os, sys, time", "import os, sys, time, ctypes\n"
                           "    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)")
@@ -344,7 +344,7 @@ def test_watchdog_bounds_the_number_of_processes():
     import subprocess
     import threading
 
-    from grader import runner
+    from grader.isolation import runner
     code = """
         import os, time
         for _ in range(12):

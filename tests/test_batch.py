@@ -14,7 +14,10 @@ import zipfile
 import pytest
 
 from grader import batch
-from grader.batch import Rejected, intake
+from grader.batch import intake as batch_intake
+from grader.batch.intake import Rejected, intake
+from grader.batch.gate import Gate
+from grader.batch.leaderboard import render_leaderboard, to_csv
 
 from conftest import SUBS, invoke
 
@@ -94,10 +97,10 @@ def test_zip_bombs_and_garbage_are_rejected(tiny, tmp_path, monkeypatch):
     assert bomb.stat().st_size < 20_000
     with pytest.raises(Rejected, match="larger than 2 MB"):
         intake(bomb, tiny, dest)
-    monkeypatch.setattr(batch, "MAX_DECLARED_BYTES", 1000)
+    monkeypatch.setattr(batch_intake, "MAX_DECLARED_BYTES", 1000)
     with pytest.raises(Rejected, match="zip bomb"):
         intake(bomb, tiny, dest)
-    monkeypatch.setattr(batch, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(batch_intake, "MAX_MEMBERS", 3)
     many = make_zip(tmp_path / "many.zip", {f"f{i}": "" for i in range(4)})
     with pytest.raises(Rejected, match="entries"):
         intake(many, tiny, dest)
@@ -140,7 +143,7 @@ def test_folder_intake_refuses_links_and_special_files(tiny, tmp_path, monkeypat
     big = tmp_path / "big" / "wrapper" / "tiny"
     big.mkdir(parents=True)
     (big / "tiny.py").write_bytes(b"#" * 100)
-    monkeypatch.setattr(batch, "MAX_FILE_BYTES", 99)
+    monkeypatch.setattr(batch_intake, "MAX_FILE_BYTES", 99)
     dest = tmp_path / "clean-big"
     dest.mkdir()
     with pytest.raises(Rejected, match="larger than"):
@@ -179,7 +182,7 @@ def test_grade_one_writes_reports_and_never_raises(fixture_root, tmp_path, monke
 
 
 def test_gate_runs_timing_alone():
-    gate, log, lock = batch._Gate(), [], threading.Lock()
+    gate, log, lock = Gate(), [], threading.Lock()
 
     def work(kind, i):
         ctx = gate.exclusive() if kind == "timing" else gate.shared()
@@ -255,9 +258,9 @@ def test_grade_many_end_to_end(fixture_root, tmp_path):
     board = (out / "leaderboard.html").read_text()
     assert board.count("data-candidate=") == 6
     csp = board.split('Content-Security-Policy" content="')[1].split('"')[0]
-    from grader.report_view import SORT_SCRIPT, script_hash
-    assert f"script-src '{script_hash(SORT_SCRIPT)}'" in csp
-    assert f"<script>{SORT_SCRIPT}</script>" in board
+    from grader.report.leaderboard_view import script_hash, sort_script
+    assert f"script-src '{script_hash(sort_script())}'" in csp
+    assert f"<script>{sort_script()}</script>" in board
 
     # a rerun into the same folder is allowed and overwrites
     again = tmp_path / "again"
@@ -288,12 +291,12 @@ def test_grade_many_usage_errors(fixture_root, tmp_path):
 def test_csv_and_html_from_rows(fixture_root):
     from report_samples import sample_rows
     rows, exercises = sample_rows()
-    text = batch.to_csv(rows, exercises)
+    text = to_csv(rows, exercises)
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed[0][:6] == ["rank", "candidate", "status", "score", "max_score", "percent"]
     assert len(parsed) == len(rows) + 1 and all(len(r) == len(parsed[0]) for r in parsed)
     assert any(r[1] == "'=HYPERLINK(\"x\")" for r in parsed)
-    html = batch.render_leaderboard(rows, exercises, {"created": "now", "version": "0.1.0",
+    html = render_leaderboard(rows, exercises, {"created": "now", "version": "0.1.0",
                                                       "candidates": len(rows), "device": "cpu",
                                                       "timing": True, "graded": 4, "problems": 1})
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html

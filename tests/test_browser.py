@@ -53,7 +53,7 @@ def batch_out(tmp_path_factory):
     import os
     import zipfile
     old = os.environ.get("TORCHDRILL_ROOT")
-    os.environ["TORCHDRILL_ROOT"] = str(Path(__file__).parent / "fixtures" / "root")
+    os.environ["TORCHDRILL_ROOT"] = str(Path(__file__).parent / "tiny_catalogue")
     try:
         base = tmp_path_factory.mktemp("browser")
         subs = base / "subs"

@@ -1,10 +1,11 @@
-"""Tests of grader/charts.py: valid, escaped, accessible SVG whatever the rows hold."""
+"""Tests of grader/report/charts.py: valid, escaped, accessible SVG whatever the rows hold."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader import charts
+from grader import timing
+from grader.report import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 ROWS = [
@@ -100,10 +101,10 @@ def test_partial_rows_say_na():
 
 
 def test_method_sentence():
-    cpu = charts.method_sentence("cpu", "AMD EPYC", 2)
+    cpu = timing.method_sentence("cpu", "AMD EPYC", 2)
     assert "CPU (AMD EPYC) with 2 threads" in cpu and "one perf_counter sample per call" in cpu
-    assert "1 thread:" in charts.method_sentence("cpu", "", 1)
-    cuda = charts.method_sentence("cuda", "NVIDIA H100", None)
+    assert "1 thread:" in timing.method_sentence("cpu", "", 1)
+    cuda = timing.method_sentence("cuda", "NVIDIA H100", None)
     assert "CUDA (NVIDIA H100)" in cuda and "L2" in cuda and "TF32 off" in cuda
     for sentence in (cpu, cuda):                           # one sentence
         assert sentence.endswith(".") and ". " not in sentence

@@ -60,7 +60,7 @@ def test_bad_paths_are_exit_2(fixture_root, tmp_path):
 
 def test_malformed_exercise_toml_is_exit_2(tmp_path, monkeypatch):
     import shutil
-    shutil.copytree(PROJECT / "tests" / "fixtures" / "root", tmp_path / "root")
+    shutil.copytree(PROJECT / "tests" / "tiny_catalogue", tmp_path / "root")
     toml = tmp_path / "root" / "exercises" / "tiny" / "exercise.toml"
     toml.write_text("bogus = 1\n" + toml.read_text())
     monkeypatch.setenv("TORCHDRILL_ROOT", str(tmp_path / "root"))
@@ -136,7 +136,7 @@ def test_grade_solutions_full_marks(fixture_root, tmp_path):
 
 
 def test_device_cuda_without_gpu_is_exit_2(fixture_root, monkeypatch):
-    from grader import grading
+    from grader.engine import grading
     monkeypatch.setattr(grading, "_cuda_available", lambda: False)
     res = invoke("grade", SUBS / "full", "--device", "cuda")
     assert res.exit_code == 2 and "no usable CUDA device" in res.output

@@ -1,4 +1,4 @@
-"""grade-many --executor dask on a real cluster on loopback (grader/cluster.py).
+"""grade-many --executor dask on a real cluster on loopback (grader/batch/dask_executor.py).
 
 The main test starts a dask scheduler and two dask workers as separate processes on
 127.0.0.1 (random ports), grades a batch of fixture submissions on them and SIGKILLs one worker
@@ -23,7 +23,7 @@ distributed = pytest.importorskip(
 
 from conftest import SUBS, invoke
 
-from grader import cluster
+from grader.batch import dask_executor as cluster
 from grader.report import load_result
 
 SLOW_NAMES = ("carol", "dave", "erin", "frank")

@@ -1,5 +1,6 @@
-"""The runner end to end on fixture submissions, compared with golden result JSON
-(tests/golden/<name>.json; regenerate with TORCHDRILL_REGOLD=1 and review the diff)."""
+"""The runner end to end on fixture submissions, compared with golden result JSON kept beside
+each (tests/fixtures/<case>/expected_result.json, Exercism's layout; regenerate with
+TORCHDRILL_REGOLD=1 and review the diff). Every golden is a valid result (the JSON Schema)."""
 
 import json
 import os
@@ -11,7 +12,6 @@ from grader.report import validate_result
 
 from conftest import FIXTURE_ROOT, SUBS, TESTS, grade_json, invoke, normalise
 
-GOLDEN = TESTS / "golden"
 CASES = ["full", "partial", "exit0", "segfault", "syntax", "missing", "forbidden", "conftest", "hang"]
 
 
@@ -22,10 +22,12 @@ def test_golden(name, fixture_root, tmp_path):
     elapsed = time.monotonic() - started
     assert validate_result(result) == ""
     got = normalise(result)
-    path = GOLDEN / f"{name}.json"
+    path = SUBS / name / "expected_result.json"
     if os.environ.get("TORCHDRILL_REGOLD"):
         path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
-    assert got == json.loads(path.read_text())
+    expected = json.loads(path.read_text())
+    assert validate_result(expected) == ""
+    assert got == expected
     assert elapsed < 10 + 8, "the time limit (10 s) plus a few seconds bounds every grade"
 
 
@@ -36,7 +38,7 @@ def test_schema_fields(fixture_root, tmp_path):
     assert set(result["environment"]) == {"python", "torch", "device", "device_name", "threads"}
     ex = result["exercises"][0]
     assert set(ex) - {"sources"} == {"slug", "title", "status", "score", "max_score", "duration_s", "checks",
-                       "timings", "flags"}
+                                     "timings", "flags", "zeroed", "zeroed_by"}
     assert set(ex["checks"][0]) == {"id", "name", "outcome", "points", "message"}
     assert ex["checks"][3]["message"].startswith("relu(Tensor[3] float64) returned the result with dtype")
 
@@ -88,7 +90,7 @@ def test_missing_optional_requirement_is_skipped_with_the_reason(tmp_path, monke
 def test_describe_exit_names_a_failed_pytest_session():
     """A child whose pytest session failed before any check (e.g. an import that ran out of
     memory) is not described as an early exit by candidate code."""
-    from grader.runner import ChildRun, describe_exit
+    from grader.isolation.runner import ChildRun, describe_exit
     run = ChildRun(events=[{"event": "session", "exit_code": 3}], returncode=0,
                    output="INTERNALERROR> MemoryError\n")
     assert describe_exit(run, 10) == ("the pytest session hit an internal error (exit code 3) "

@@ -7,9 +7,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader import junit, report_view
+from grader.report import junit
+from grader.report import view as report_view
 from grader.report import render_html, validate_result
-from grader.sources import SOURCE_CAP, attach_sources, read_source, scrub
+from grader.engine.sources import SOURCE_CAP, attach_sources, read_source, scrub
 
 from conftest import SUBS, invoke
 from report_samples import HIDDEN_NAMES, sample_result

@@ -1,4 +1,4 @@
-"""The static pass (grader/static_check.py): forbidden APIs however they are spelled, imports of
+"""The static pass (grader/engine/static_check.py): forbidden APIs however they are spelled, imports of
 the grader or the answers (both zero the exercise), and the informational kinds, each with
 file:line; no false alarms on ordinary code."""
 
@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from grader.static_check import MAX_FLAGS_PER_KIND, scan_folder, scan_source
+from grader.engine.static_check import MAX_FLAGS_PER_KIND, scan_folder, scan_source
 
 FORBIDDEN = ("torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.Conv2d")
 

@@ -1,4 +1,4 @@
-"""Tests of grader/timing.py: the CPU path for real on tiny cases, the CUDA path with fakes."""
+"""Tests of grader/timing/ (and the speed share in engine/scoring.py): the CPU path for real on tiny cases, the CUDA path with fakes."""
 
 import math
 import sys
@@ -11,6 +11,12 @@ import torch.nn.functional as F
 
 from grader import harness as h
 from grader import timing
+from grader.catalogue import timing_skip_reason
+from grader.engine import scoring
+from grader.timing import cases, clocks, flops, measure, references, stats
+from grader.timing import pool as tpool
+from grader.timing import run as trun
+from grader.timing import state as tstate
 from grader.catalogue import Timing, TimingCase
 
 TINY = TimingCase("tiny", {"input": [1, 2, 6, 6], "weight": [3, 2, 3, 3], "bias": True,
@@ -39,7 +45,7 @@ def run(spec, mod, **kw):
     kw.setdefault("budget_s", 0.2)
     kw.setdefault("threads", 1)
     kw.setdefault("seed", 7)
-    return timing.time_exercise(spec, mod, device="cpu", **kw)
+    return trun.time_exercise(spec, mod, device="cpu", **kw)
 
 
 # ------------------------------------------------------------------------------------ CPU path
@@ -78,7 +84,7 @@ def test_mismatch_gives_an_error_row_and_no_timing():
     assert "differs from PyTorch" in row["error"] and "wrong result at timing size" in row["error"]
     assert row["candidate_ms"] is None and row["runs"] == 0 and row["speedup"] is None
     assert len(calls) == 1                      # checked once, never timed
-    assert timing.speed_share([row], timing.DEFAULT_TIERS) == 0.0
+    assert scoring.speed_share([row], timing.DEFAULT_TIERS) == 0.0
 
 
 def test_exception_and_missing_entry_give_error_rows():
@@ -149,7 +155,7 @@ def test_inputs_are_fresh_clones_and_distinct_sets():
     (row,) = run(conv_spec(), module(conv2d=conv2d))
     assert "error" not in row
     assert len({s[2] for s in seen}) > 1               # distinct contents round robin
-    pool = timing.InputPool(lambda i: ([torch.full((2,), float(i))], {}), max_sets=3)
+    pool = tpool.InputPool(lambda i: ([torch.full((2,), float(i))], {}), max_sets=3)
     a, b = pool.next()[0][0], pool.next()[0][0]
     # a fresh clone of set 1 (all ones), rescaled by a secret factor in +-[0.5, 2]
     assert a.data_ptr() != pool.sets[0][0][0].data_ptr() and 0.5 <= abs(float(b[0])) <= 2.0
@@ -200,13 +206,13 @@ def test_candidate_state_changes_do_not_reach_the_reference(helpers):
     helpers.reference = reference
     spec = Timing(entry="relu", reference="timing_test_helpers:reference",
                   cases=(TimingCase("vec", {"x": [256]}),))
-    before = timing._snapshot()
+    before = tstate._snapshot()
     torch.backends.cudnn.allow_tf32 = True            # PyTorch's default: timing turns it off
     try:
         (row,) = run(spec, module(relu=candidate), threads=2)
-        after = timing._snapshot()
+        after = tstate._snapshot()
     finally:
-        timing._apply(before)
+        tstate._apply(before)
     assert "error" not in row and row["threads"] == 2
     assert set(seen) == {(2, torch.float32, False, True, False, False)}, set(seen)
     assert after["cudnn_tf32"] is True                 # restored on return
@@ -224,7 +230,7 @@ def test_slow_candidate_stays_within_budget():
     assert time.perf_counter() - start < 1.5
     assert "timed with" in row["note"] and 1 <= row["runs"] <= 2
     assert row["candidate_ms"] >= 80 and row["speedup"] < 0.1
-    assert timing.speed_share([row], timing.DEFAULT_TIERS) == 0.0
+    assert scoring.speed_share([row], timing.DEFAULT_TIERS) == 0.0
 
 
 def test_hanging_first_call_is_interrupted():
@@ -238,9 +244,9 @@ def test_hanging_first_call_is_interrupted():
 
 
 def test_replaced_timers_are_detected(monkeypatch):
-    assert timing.tampered() == []
+    assert tstate.tampered() == []
     monkeypatch.setattr(time, "perf_counter", lambda: 0.0)
-    assert timing.tampered() == ["time.perf_counter"]
+    assert tstate.tampered() == ["time.perf_counter"]
 
 
 def test_bad_reference_and_bad_case_are_grader_errors():
@@ -257,11 +263,11 @@ def test_case_inputs_convention():
     gen = torch.Generator().manual_seed(0)
     params = {"input": [2, 3, 5, 5], "weight": [4, 3, 3, 3], "bias": True, "stride": [2, 1],
               "padding": 1, "dtype": "float64"}
-    args, kwargs = timing.case_inputs(params, "cpu", gen)
+    args, kwargs = cases.case_inputs(params, "cpu", gen)
     assert [tuple(a.shape) for a in args] == [(2, 3, 5, 5), (4, 3, 3, 3), (4,)]
     assert all(a.dtype == torch.float64 for a in args)
     assert kwargs == {"stride": (2, 1), "padding": 1}
-    args, kwargs = timing.case_inputs({"a": [2, 3], "b": [3, 4], "bias": False}, "cpu", gen)
+    args, kwargs = cases.case_inputs({"a": [2, 3], "b": [3, 4], "bias": False}, "cpu", gen)
     assert [tuple(a.shape) for a in args[:2]] == [(2, 3), (3, 4)] and args[2] is None
 
 
@@ -282,14 +288,14 @@ def test_setup_function_builds_cases(helpers):
 def test_flops_names_and_evaluation():
     x, w = torch.zeros(8, 64, 28, 28), torch.zeros(128, 32, 3, 3)
     out = torch.zeros(8, 128, 14, 14)
-    names = timing.flop_names({"input": [8, 64, 28, 28], "groups": 2, "stride": 2}, [x, w], out)
+    names = flops.flop_names({"input": [8, 64, 28, 28], "groups": 2, "stride": 2}, [x, w], out)
     assert (names["N"], names["C"], names["H"], names["W"]) == (8, 64, 28, 28)
     assert (names["K"], names["Cg"], names["R"], names["S"]) == (128, 32, 3, 3)
     assert (names["P"], names["Q"], names["groups"], names["stride"]) == (14, 14, 2, 2)
     assert names["input"] == (8, 64, 28, 28) and names["out_numel"] == out.numel()
-    got = timing.eval_flops("2*N*K*(C/groups)*R*S*P*Q", names)
+    got = flops.eval_flops("2*N*K*(C/groups)*R*S*P*Q", names)
     assert got == 2 * 8 * 128 * 32 * 9 * 14 * 14
-    assert timing.eval_flops("2 * arg0[0] * arg1[-1] - -1 + 3 // 2 % 5", names) == 2 * 8 * 3 + 1 + 1
+    assert flops.eval_flops("2 * arg0[0] * arg1[-1] - -1 + 3 // 2 % 5", names) == 2 * 8 * 3 + 1 + 1
 
 
 @pytest.mark.parametrize("expr", [
@@ -299,7 +305,7 @@ def test_flops_names_and_evaluation():
 ])
 def test_flops_expressions_are_restricted(expr):
     with pytest.raises((ValueError, SyntaxError)):
-        timing.eval_flops(expr, {"N": 3, "input": (1, 2)})
+        flops.eval_flops(expr, {"N": 3, "input": (1, 2)})
 
 
 def test_bad_flops_expression_is_a_note_not_a_crash():
@@ -324,49 +330,48 @@ def rows_for(*slowdowns, error_at=None):
     ((10.5,), 0.0), ((0.5, 2.0), 1.0), ((2.0, 4.5), 0.5), ((2.0, 8.0), 0.25), ((1e9,), 0.0),
 ])
 def test_speed_share_tiers(slowdowns, share):
-    assert timing.speed_share(rows_for(*slowdowns), [[1.5, 1.0], [3.0, 0.5], [10.0, 0.25]]) \
+    assert scoring.speed_share(rows_for(*slowdowns), [[1.5, 1.0], [3.0, 0.5], [10.0, 0.25]]) \
         == share
 
 
 def test_speed_share_floor_cap_and_errors():
     tiers = [[10.0, 0.25], [1.5, 1.0], [3.0, 0.5]]        # any order
     # One absurdly fast case cannot lift two slow ones into the top tier ...
-    assert timing.speed_share(rows_for(1e-6, 6.0, 6.0), tiers) == 0.5
-    assert timing.geomean_slowdown(rows_for(1e-6, 6.0, 6.0)) == pytest.approx(
+    assert scoring.speed_share(rows_for(1e-6, 6.0, 6.0), tiers) == 0.5
+    assert scoring.geomean_slowdown(rows_for(1e-6, 6.0, 6.0)) == pytest.approx(
         (0.25 * 36) ** (1 / 3))
     # ... and one pathological slow case cannot erase three fast ones.
-    assert timing.speed_share(rows_for(1.0, 1.0, 1.0, 1e9), tiers) == 0.25
-    assert timing.slowdowns(rows_for(1e9))[0] == timing.SLOWDOWN_CAP
-    assert timing.speed_share(rows_for(1.0, 1.0, error_at=1), tiers) == 0.0
-    assert timing.speed_share([], tiers) == 0.0 and timing.speed_share(rows_for(1.0), []) == 0.0
-    assert timing.speed_share([{"case": "x", "candidate_ms": None, "reference_ms": 1.0}],
+    assert scoring.speed_share(rows_for(1.0, 1.0, 1.0, 1e9), tiers) == 0.25
+    assert scoring.slowdowns(rows_for(1e9))[0] == timing.SLOWDOWN_CAP
+    assert scoring.speed_share(rows_for(1.0, 1.0, error_at=1), tiers) == 0.0
+    assert scoring.speed_share([], tiers) == 0.0 and scoring.speed_share(rows_for(1.0), []) == 0.0
+    assert scoring.speed_share([{"case": "x", "candidate_ms": None, "reference_ms": 1.0}],
                               tiers) == 0.0
-    assert math.isinf(timing.geomean_slowdown([]))
+    assert math.isinf(scoring.geomean_slowdown([]))
 
 
 def test_skip_reason(monkeypatch):
-    assert "CUDA only" in timing.skip_reason(["triton"], "cpu")
-    assert timing.skip_reason(["triton"], "cuda") is None and timing.skip_reason([], "cpu") is None
-    # Under Triton's interpreter on CPU, nothing is called or timed.
-    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert "CUDA only" in timing_skip_reason(["triton"], "cpu")
+    assert timing_skip_reason(["triton"], "cuda") is None and timing_skip_reason([], "cpu") is None
+    # A Triton exercise on CPU: nothing is called or timed, even if a timing child runs.
     calls = []
-    (row,) = run(conv_spec(), module(conv2d=lambda *a, **k: calls.append(1)))
+    (row,) = run(conv_spec(), module(conv2d=lambda *a, **k: calls.append(1)), requires=("triton",))
     assert "CUDA only" in row["skipped"] and row["candidate_ms"] is None and not calls
-    assert timing.speed_share([row], timing.DEFAULT_TIERS) == 0.0
+    assert scoring.speed_share([row], timing.DEFAULT_TIERS) == 0.0
 
 
 def test_resolve():
-    assert timing.resolve("torch.nn.functional.conv2d") is F.conv2d
-    assert timing.resolve("torch.nn.functional:relu") is F.relu
-    assert timing.resolve("grader.timing.bias_relu") is timing.bias_relu
+    assert references.resolve("torch.nn.functional.conv2d") is F.conv2d
+    assert references.resolve("torch.nn.functional:relu") is F.relu
+    assert references.resolve("grader.timing.references.bias_relu") is references.bias_relu
     x, b = torch.randn(2, 3, 4, 4), torch.randn(3)
-    torch.testing.assert_close(timing.bias_relu(x, b), torch.relu(x + b.view(1, 3, 1, 1)))
+    torch.testing.assert_close(references.bias_relu(x, b), torch.relu(x + b.view(1, 3, 1, 1)))
 
 
 def test_summarize():
-    s = timing.summarize([4.0, 1.0, 3.0, 2.0, 5.0])
+    s = stats.summarize([4.0, 1.0, 3.0, 2.0, 5.0])
     assert (s["median"], s["iqr"], s["min"], s["mean"], s["runs"]) == (3.0, 2.0, 1.0, 3.0, 5)
-    assert timing.summarize([2.0])["iqr"] == 0 and timing.summarize([])["median"] is None
+    assert stats.summarize([2.0])["iqr"] == 0 and stats.summarize([])["median"] is None
 
 
 # ------------------------------------------------------------------------- CUDA path, with fakes
@@ -393,7 +398,7 @@ class FakeCuda:
         return f"ev{self.n}"
 
     def clock(self):
-        return timing.CudaClock(
+        return clocks.CudaClock(
             event=self.event, record=lambda ev: self.log.append(f"record:{ev}"),
             elapsed=self.elapsed, event_sync=lambda ev: self.log.append(f"wait:{ev}"),
             synchronize=lambda: self.log.append("sync"), flush_buffer=self.flush_buffer)
@@ -418,33 +423,33 @@ def test_cuda_measure_alternates_and_stops_adaptively():
     fake = FakeCuda()
     clock = fake.clock()
     order = []
-    pool = timing.InputPool(lambda i: ([torch.zeros(2)], {}))
+    pool = tpool.InputPool(lambda i: ([torch.zeros(2)], {}))
     sides = [("candidate", lambda x: order.append("c"), pool),
              ("reference", lambda x: order.append("r"), pool)]
-    state = timing.timing_state(1)
-    times, calls = timing.measure_cuda(sides, clock, budget_s=5.0, state=state, warmup=2)
+    state = tstate.timing_state(1)
+    times, calls = clocks.measure_cuda(sides, clock, budget_s=5.0, state=state, warmup=2)
     assert calls == {"candidate": 3, "reference": 3}
     # constant times: std-error 0, so both stop at the minimum of 3 runs
     assert {k: len(v) for k, v in times.items()} == {"candidate": 3, "reference": 3}
     assert order == ["c", "c", "r", "r"] + ["c", "r", "r", "c", "c", "r"]
 
     noisy = FakeCuda([1.0, 2.0] * 200)
-    times, _ = timing.measure_cuda(sides[:1], noisy.clock(), budget_s=60.0, state=state,
+    times, _ = clocks.measure_cuda(sides[:1], noisy.clock(), budget_s=60.0, state=state,
                                    warmup=0)
     assert len(times["candidate"]) == timing.MAX_RUNS   # never converges: capped at 100
 
     slow = FakeCuda([1.0, 2.0] * 200)
     start = time.perf_counter()
-    times, _ = timing.measure_cuda(sides[:1], slow.clock(), budget_s=0.0, state=state, warmup=0)
+    times, _ = clocks.measure_cuda(sides[:1], slow.clock(), budget_s=0.0, state=state, warmup=0)
     assert len(times["candidate"]) == timing.MIN_RUNS   # budget spent: stop at the minimum
     assert time.perf_counter() - start < 1
 
 
 def test_cuda_time_case_end_to_end_with_fakes(monkeypatch):
     fake = FakeCuda()
-    monkeypatch.setattr(timing, "_sync", lambda device: fake.log.append("device-sync"))
-    real_pool = timing._make_pool                         # no GPU here: CPU tensors
-    monkeypatch.setattr(timing, "_make_pool",
+    monkeypatch.setattr(measure, "_sync", lambda device: fake.log.append("device-sync"))
+    real_pool = tpool._make_pool                         # no GPU here: CPU tensors
+    monkeypatch.setattr(measure, "_make_pool",
                         lambda spec, params, device, seed: real_pool(spec, params, "cpu", seed))
     seen = []
 
@@ -453,7 +458,7 @@ def test_cuda_time_case_end_to_end_with_fakes(monkeypatch):
         return F.conv2d(*args, **kwargs)
 
     torch.backends.cudnn.allow_tf32 = True
-    rows = timing.time_exercise(conv_spec(), module(conv2d=conv2d), device="cuda", threads=1,
+    rows = trun.time_exercise(conv_spec(), module(conv2d=conv2d), device="cuda", threads=1,
                                 seed=1, clock=fake.clock(), budget_s=0.5)
     assert torch.backends.cudnn.allow_tf32 is True        # restored
     (row,) = rows
@@ -475,15 +480,15 @@ def test_exercise_timing_specs_build(slug):
     exercise = load_exercise(Path(__file__).resolve().parent.parent / "exercises" / slug)
     spec = exercise.timing
     assert spec.speed_points > 0 and spec.tiers and spec.flops
-    reference = timing.resolve(spec.reference)
+    reference = references.resolve(spec.reference)
     for case in spec.cases:
         params = dict(case.params)
         # the same convention, shrunk 4x in the batch dimension to stay fast
         first = next(k for k, v in params.items() if isinstance(v, list))
         params[first] = [max(1, params[first][0] // 4)] + params[first][1:]
-        args, kwargs = timing.case_inputs(params, "cpu", torch.Generator().manual_seed(0))
+        args, kwargs = cases.case_inputs(params, "cpu", torch.Generator().manual_seed(0))
         out = reference(*args, **kwargs)
-        flops = timing.eval_flops(spec.flops, timing.flop_names(params, args, out))
-        assert flops >= out.numel()
+        count = flops.eval_flops(spec.flops, flops.flop_names(params, args, out))
+        assert count >= out.numel()
     requires_triton = "triton" in exercise.requires
-    assert (timing.skip_reason(exercise.requires, "cpu") is not None) == requires_triton
+    assert (timing_skip_reason(exercise.requires, "cpu") is not None) == requires_triton

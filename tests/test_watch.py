@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from grader import watch
+from grader.practice import watch
 
 from conftest import FIXTURE_ROOT, invoke
 

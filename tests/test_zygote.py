@@ -1,4 +1,4 @@
-"""The pre-warmed zygote (grader/zygote.py): forked children must be as isolated as fresh ones.
+"""The pre-warmed zygote (grader/isolation/zygote_client.py and zygote_server.py): forked children must be as isolated as fresh ones.
 
 Most tests grade a "probe" submission of the fixture exercise: a correct tiny.py that, when the
 hidden checks first import it, appends what it sees (pids, session, open fds, cwd, environment,
@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 from conftest import SUBS, grade_json, normalise
 
-from grader import grading, runner, zygote
+from grader.engine import grading
+from grader.isolation import preload, runner
+from grader.isolation import zygote_client as zygote
+from grader.isolation.protocol import clean_env
 from grader.catalogue import load_catalogue
 
 PROBE = '''
@@ -192,8 +195,9 @@ def test_child_environment(mode, tmp_path):
         assert info["sid"] == info["pid"] == info["pgid"]
         assert info["cwd"].endswith(os.sep + "work")
         own = {"TORCHDRILL_ROOT", "PYTEST_CURRENT_TEST", "PYTEST_VERSION",   # pytest's own
-               "TORCHINDUCTOR_CACHE_DIR"}                             # torch._dynamo's import
-        assert set(info["env"]) <= set(runner._clean_env(1, "/x")) | own
+               "TORCHINDUCTOR_CACHE_DIR",                             # torch._dynamo's import
+               "TRITON_INTERPRET"}            # every CPU child: set before anything imports triton
+        assert set(info["env"]) <= set(clean_env(1, "/x")) | own
         targets = sorted(info["fds"].items())      # empty when the sandbox hides /proc
         leftovers = [t for _, t in targets if t.startswith(("socket:", "anon_inode:"))]
         assert not leftovers, f"the zygote's sockets, pidfds or epoll leaked into the child: {targets}"
@@ -331,7 +335,7 @@ def test_falls_back_to_fresh_interpreters(fixture_root, fresh_zygote, monkeypatc
 
 
 def test_zygote_start_failure_falls_back(fixture_root, fresh_zygote, monkeypatch, tmp_path):
-    monkeypatch.setattr(zygote, "PRELOAD", zygote.PRELOAD + ("no_such_module_torchdrill",))
+    monkeypatch.setattr(preload, "PRELOAD", preload.PRELOAD + ("no_such_module_torchdrill",))
     monkeypatch.setattr(zygote.Zygote, "__init__", _failing_init)
     probe = _probe(tmp_path)
     assert _grade(probe)["exercises"][0]["score"] == 4.0
@@ -452,7 +456,7 @@ def test_forked_child_handle(fixture_root, monkeypatch, tmp_path):
     monkeypatch.setenv("TORCHDRILL_ZYGOTE", "1")
     read_fd, write_fd = os.pipe()
     try:
-        child = zygote.spawn(tmp_path, runner._clean_env(1, str(tmp_path)), write_fd)
+        child = zygote.spawn(tmp_path, clean_env(1, str(tmp_path)), write_fd)
     finally:
         os.close(write_fd)
     assert child is not None

@@ -1,4 +1,7 @@
-"""Wrong: backward (and the optimizer step) run inside the autocast block."""
+"""Wrong: backward (and the optimizer step) run inside the autocast block.
+
+Caught by: test_backward_outside_autocast
+"""
 
 import torch
 

@@ -1,5 +1,8 @@
 """Wrong: clips the *scaled* gradients (norm inflated by the scale), so the real update is
-max_grad_norm / scale: almost nothing."""
+max_grad_norm / scale: almost nothing.
+
+Caught by: test_clipping_uses_unscaled_gradients, test_trains_like_the_reference_loop
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Wrong: never clears gradients, so every step adds this batch's gradient to all earlier ones."""
+"""Wrong: never clears gradients, so every step adds this batch's gradient to all earlier ones.
+
+Caught by: test_overflow_skips_update_and_halves_scale, test_no_gradient_accumulation_across_steps, test_trains_like_the_reference_loop
+"""
 
 import torch
 

@@ -1,5 +1,8 @@
 """Wrong: plain float32-style step under autocast; the GradScaler is never used, so small
-float16 gradients underflow and an inf gradient corrupts the weights."""
+float16 gradients underflow and an inf gradient corrupts the weights.
+
+Caught by: test_loss_is_scaled_before_backward, test_overflow_skips_update_and_halves_scale, test_scaler_update_once_per_step
+"""
 
 import torch
 

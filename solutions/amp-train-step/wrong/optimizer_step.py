@@ -1,5 +1,8 @@
 """Wrong: unscales, then calls optimizer.step() directly: the inf/NaN check of scaler.step
-is bypassed, so an overflowing step writes inf/NaN into the weights."""
+is bypassed, so an overflowing step writes inf/NaN into the weights.
+
+Caught by: test_overflow_skips_update_and_halves_scale
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Wrong: returns the scaled loss (loss * scale) instead of the loss itself."""
+"""Wrong: returns the scaled loss (loss * scale) instead of the loss itself.
+
+Caught by: test_returns_unscaled_loss_as_float, test_trains_like_the_reference_loop
+"""
 
 import torch
 

@@ -1,5 +1,8 @@
 """Wrong: applies dropout with F.dropout(training=True) in forward, so even in eval mode
-predictions are random (and worse)."""
+predictions are random (and worse).
+
+Caught by: test_trained_model_predicts_in_eval_mode
+"""
 
 import torch
 import torch.nn as nn

@@ -1,5 +1,8 @@
 """Wrong: shuffles the images every epoch but indexes the labels in the original order, so
-each image is trained against another image's label."""
+each image is trained against another image's label.
+
+Caught by: test_heldout_accuracy_at_least_90_percent, test_heldout_accuracy_at_least_97_percent
+"""
 
 import torch
 import torch.nn as nn

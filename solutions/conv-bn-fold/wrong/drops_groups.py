@@ -1,5 +1,8 @@
 """WRONG VARIANT: rebuilds the conv without groups (and padding_mode): a grouped or depthwise
-conv cannot be rebuilt that way."""
+conv cannot be rebuilt that way.
+
+Caught by: test_matches_float64, test_matches_float32, test_groups[groups-2]
+"""
 
 import torch
 from torch import nn

@@ -1,4 +1,7 @@
-"""WRONG VARIANT: drops the conv's own bias: only BatchNorm's shift ends up in the folded bias."""
+"""WRONG VARIANT: drops the conv's own bias: only BatchNorm's shift ends up in the folded bias.
+
+Caught by: test_matches_float64, test_matches_float32, test_conv_bias_is_folded[conv-bias]
+"""
 
 import torch
 from torch import nn

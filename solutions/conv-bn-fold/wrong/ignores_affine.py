@@ -1,4 +1,7 @@
-"""WRONG VARIANT: ignores bn.weight and bn.bias (gamma and beta): only normalises."""
+"""WRONG VARIANT: ignores bn.weight and bn.bias (gamma and beta): only normalises.
+
+Caught by: test_matches_float64, test_matches_float32, test_conv_without_bias[affine]
+"""
 
 import torch
 from torch import nn

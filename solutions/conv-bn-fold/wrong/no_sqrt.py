@@ -1,4 +1,7 @@
-"""WRONG VARIANT: divides by the variance (plus eps) instead of the standard deviation."""
+"""WRONG VARIANT: divides by the variance (plus eps) instead of the standard deviation.
+
+Caught by: test_matches_float64, test_matches_float32, test_conv_without_bias[affine]
+"""
 
 import torch
 from torch import nn

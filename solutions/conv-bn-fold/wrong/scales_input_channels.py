@@ -1,5 +1,8 @@
 """WRONG VARIANT: scales the weight along dim 1 (input channels) instead of dim 0 (output
-channels); it even runs whenever C_in / groups == C_out or 1."""
+channels); it even runs whenever C_in / groups == C_out or 1.
+
+Caught by: test_matches_float64, test_matches_float32, test_conv_without_bias[affine]
+"""
 
 import torch
 from torch import nn

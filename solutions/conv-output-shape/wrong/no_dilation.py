@@ -1,4 +1,7 @@
-"""Wrong: ignores dilation (the dilated kernel spans d*(k-1)+1 pixels, not k)."""
+"""Wrong: ignores dilation (the dilated kernel spans d*(k-1)+1 pixels, not k).
+
+Caught by: test_dilation, test_everything_non_square, test_errors[dilated-too-large]
+"""
 
 
 def _pair(v):

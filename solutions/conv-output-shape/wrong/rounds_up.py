@@ -1,4 +1,7 @@
-"""Wrong: rounds the division up (ceil mode) and returns floats."""
+"""Wrong: rounds the division up (ceil mode) and returns floats.
+
+Caught by: test_plain, test_stride, test_padding
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Wrong: implements 'same' as padding k // 2, which shrinks the output for even kernels."""
+"""Wrong: implements 'same' as padding k // 2, which shrinks the output for even kernels.
+
+Caught by: test_same
+"""
 
 
 def _pair(v):

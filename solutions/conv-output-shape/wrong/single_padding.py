@@ -1,4 +1,7 @@
-"""Wrong: adds the padding once instead of on both sides."""
+"""Wrong: adds the padding once instead of on both sides.
+
+Caught by: test_padding, test_dilation, test_everything_non_square
+"""
 
 
 def _pair(v):

@@ -107,6 +107,8 @@ q12 (choice, all that apply). Which statements about bias and activation functio
      hence bias=False in such convs.
   d) The activation function is what makes the network differentiable.
   e) The bias of nn.Conv2d has one value per output pixel (the shape of the output map).
+
+Caught by: test_q1_cross_correlation, test_q2_conv_properties, test_q3_output_size
 """
 
 ANSWERS = {

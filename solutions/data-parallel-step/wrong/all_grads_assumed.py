@@ -1,4 +1,7 @@
-"""Wrong: assumes every parameter has a gradient; crashes on frozen or unused parameters."""
+"""Wrong: assumes every parameter has a gradient; crashes on frozen or unused parameters.
+
+Caught by: test_parameters_without_grad_are_skipped
+"""
 
 import torch.distributed as dist
 

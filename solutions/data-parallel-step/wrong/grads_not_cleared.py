@@ -1,4 +1,7 @@
-"""Wrong: never clears gradients; each step adds to the previous (averaged) ones."""
+"""Wrong: never clears gradients; each step adds to the previous (averaged) ones.
+
+Caught by: test_several_steps_match_big_batch_2_ranks, test_several_steps_match_big_batch_3_ranks, test_returns_global_mean_loss
+"""
 
 import torch.distributed as dist
 

@@ -1,4 +1,7 @@
-"""Wrong: trains correctly but returns this rank's own loss, not the global mean."""
+"""Wrong: trains correctly but returns this rank's own loss, not the global mean.
+
+Caught by: test_returns_global_mean_loss
+"""
 
 import torch.distributed as dist
 

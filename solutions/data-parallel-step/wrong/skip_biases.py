@@ -1,5 +1,8 @@
 """Wrong: averages only the weight matrices (ndim > 1); biases and other vectors keep
-each rank's local gradient."""
+each rank's local gradient.
+
+Caught by: test_gradients_are_averaged_2_ranks, test_gradients_are_averaged_3_ranks, test_one_step_matches_big_batch_2_ranks
+"""
 
 import torch.distributed as dist
 

@@ -1,4 +1,7 @@
-"""Wrong: steps with the local gradient, then averages (too late: the update is done)."""
+"""Wrong: steps with the local gradient, then averages (too late: the update is done).
+
+Caught by: test_one_step_matches_big_batch_2_ranks, test_one_step_matches_big_batch_3_ranks, test_several_steps_match_big_batch_2_ranks
+"""
 
 import torch.distributed as dist
 

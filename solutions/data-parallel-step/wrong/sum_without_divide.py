@@ -1,5 +1,8 @@
 """Wrong: sums the gradients over ranks but never divides by the world size: every step
-is world_size times too large."""
+is world_size times too large.
+
+Caught by: test_gradients_are_averaged_2_ranks, test_gradients_are_averaged_3_ranks, test_one_step_matches_big_batch_2_ranks
+"""
 
 import torch.distributed as dist
 

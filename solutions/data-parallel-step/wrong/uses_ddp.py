@@ -1,4 +1,7 @@
-"""Wrong: lets DistributedDataParallel do the averaging (forbidden in this exercise)."""
+"""Wrong: lets DistributedDataParallel do the averaging (forbidden in this exercise).
+
+Caught by: test_gradients_are_averaged_2_ranks, test_gradients_are_averaged_3_ranks, test_one_step_matches_big_batch_2_ranks
+"""
 
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel

@@ -1,7 +1,7 @@
 """WRONG: calls the built-in convolution the exercise asks you to replace.
 
 Caught by the static pass (torch.nn.functional.conv2d is forbidden) and, at run time, by the
-forbidden-op guard in every check.
+forbidden-op guard in every check. Caught by: test_basic, test_bias and every other check.
 """
 
 import torch.nn.functional as F

@@ -3,6 +3,8 @@ so no static rule sees it) for benchmark-sized ones.
 
 Caught at run time by the forbidden-op guard: in test_timing_sized (the timing case's size) and
 in the timing's own guarded correctness call.
+
+Caught by: test_timing_sized
 """
 
 import torch.nn.functional as F

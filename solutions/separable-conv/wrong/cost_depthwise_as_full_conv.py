@@ -1,5 +1,8 @@
 """WRONG VARIANT: conv_cost counts the depthwise MACs as if it were a full conv (C_in * C_out * k * k per
-pixel), the classic mistake that makes the separable layer look more expensive."""
+pixel), the classic mistake that makes the separable layer look more expensive.
+
+Caught by: test_cost_separable_figures, test_cost_against_modules, test_cost_non_square
+"""
 
 import torch
 from torch import nn

@@ -1,4 +1,7 @@
-"""WRONG VARIANT: conv_cost never counts the bias terms as parameters."""
+"""WRONG VARIANT: conv_cost never counts the bias terms as parameters.
+
+Caught by: test_parameter_count, test_cost_standard_figures, test_cost_separable_figures
+"""
 
 import torch
 from torch import nn

@@ -1,5 +1,8 @@
 """WRONG VARIANT: conv_cost counts the MACs of ONE output pixel: it forgets that the kernel is applied
-at every one of the H_out * W_out positions."""
+at every one of the H_out * W_out positions.
+
+Caught by: test_cost_standard_figures, test_cost_separable_figures, test_cost_against_modules
+"""
 
 import torch
 from torch import nn

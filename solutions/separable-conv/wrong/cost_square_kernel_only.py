@@ -1,5 +1,8 @@
 """WRONG VARIANT: conv_cost assumes square kernels and outputs: it uses kernel_size[0] and
-output_size[0] for both dimensions."""
+output_size[0] for both dimensions.
+
+Caught by: test_parameter_count, test_cost_against_modules, test_cost_non_square
+"""
 
 import torch
 from torch import nn

@@ -1,5 +1,8 @@
 """WRONG VARIANT: the "depthwise" conv has no groups, so it is a full C_in x C_in conv that mixes channels
-(C_in times the parameters and MACs it should have)."""
+(C_in times the parameters and MACs it should have).
+
+Caught by: test_structure, test_forward_values, test_gradients
+"""
 
 import torch
 from torch import nn

@@ -1,5 +1,8 @@
 """WRONG VARIANT: the pointwise conv reuses kernel_size instead of 1 x 1, so it also filters space
-(and shrinks the output)."""
+(and shrinks the output).
+
+Caught by: test_structure, test_forward_values, test_output_shape[10x10]
+"""
 
 import torch
 from torch import nn

@@ -2,7 +2,10 @@
 
 The values happen to be identical (a 1x1 conv commutes with subsampling), but the depthwise
 conv now computes stride**2 times as many positions, only for the 1x1 conv to throw them
-away: the layer is no longer the cheap one conv_cost describes."""
+away: the layer is no longer the cheap one conv_cost describes.
+
+Caught by: test_spatial_arguments_on_depthwise
+"""
 
 import torch
 from torch import nn

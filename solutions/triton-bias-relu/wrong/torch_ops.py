@@ -1,6 +1,6 @@
 """WRONG: no kernel at all, eager PyTorch does the work. Refused by the static pass (torch.relu)
-and at run time (aten.relu / aten.add) in every check; test_kernel_launched also finds the
-kernel never launched."""
+and at run time (aten.relu / aten.add) in every check; Caught by: test_kernel_launched, which also
+finds the kernel never launched."""
 
 import torch
 import triton

@@ -1,0 +1,90 @@
+"""Structural rules of the catalogue, checked without grading anything (`torchdrill validate`).
+
+`solutions/` mirrors `exercises/` (the rustlings rule): every folder there belongs to an
+exercise, every reference carries the stub's file name, and every known-wrong variant says in
+its docstring which check catches it, so a reader (and `validate`) knows what it is for.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from pathlib import Path
+
+from grader.catalogue import Exercise, solutions_dir
+from grader.catalogue.hidden_checks import expected_checks
+
+# what may sit in solutions/<slug>/ besides the reference files
+SOLUTION_EXTRAS = {"test_hidden.py", "wrong", "alt", "partial", "data", "tools", "__pycache__",
+                   "contract.toml", "equivalent_mutants.toml", "follow_ups.toml", "conftest.py"}
+CAUGHT_BY = re.compile(r"Caught by:?(?P<text>.*?)(?:\n\s*\n|$)", re.DOTALL)   # to a blank line
+CHECK_NAME = re.compile(r"\btest_[A-Za-z0-9_*]+(?:\[[^\]\s]+\])?")
+
+
+def caught_by(variant: Path) -> list[str]:
+    """The check function names a wrong variant's docstring names ("Caught by: test_a, test_b")."""
+    try:
+        text = variant.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return []
+    try:
+        doc = ast.get_docstring(ast.parse(text)) or ""
+    except SyntaxError:
+        doc = text.split('"""')[1] if text.count('"""') >= 2 else ""   # deliberately broken
+    match = CAUGHT_BY.search(doc)
+    return CHECK_NAME.findall(match["text"]) if match else []
+
+
+def matches(named: str, check_id: str) -> bool:
+    """Whether a name from a docstring ("test_groups", "test_random_*", "test_x[case]") names
+    the check with this id ("test_hidden.py::test_random_groups[case]")."""
+    name = check_id.split("::")[-1]
+    if "*" in named:                  # a wildcard over function names ([ ] are not a class here)
+        return fnmatch.fnmatchcase(name.split("[")[0], named.split("[")[0])
+    return named in (name, name.split("[")[0])
+
+
+def exercise_problems(ex: Exercise) -> list[str]:
+    """What is missing or misplaced for one exercise; each problem says the fix."""
+    problems = []
+    if not ex.hidden_tests.is_file():
+        problems.append(f"{ex.slug}: {ex.hidden_tests} is missing")
+    for name in ex.files:
+        if not (ex.solution_dir / name).is_file():
+            problems.append(f"{ex.slug}: reference {ex.solution_dir / name} is missing")
+    if ex.solution_dir.is_dir():
+        for entry in sorted(ex.solution_dir.iterdir()):
+            if entry.name in SOLUTION_EXTRAS or entry.name in ex.files:
+                continue
+            if entry.suffix == ".py":
+                problems.append(f"{ex.slug}: {entry} is not named like the stub "
+                                f"({', '.join(ex.files)}): rename it, or move it to alt/")
+            else:
+                problems.append(f"{ex.slug}: {entry} does not belong in solutions/{ex.slug}/ "
+                                f"(allowed: the reference, {', '.join(sorted(SOLUTION_EXTRAS))})")
+    if not ex.public_tests:
+        problems.append(f"{ex.slug}: no public tests (test_*.py) in {ex.path}")
+    if not ex.wrong_variants():
+        problems.append(f"{ex.slug}: no known-wrong variants in {ex.solution_dir / 'wrong'}")
+    known = [c["id"] for c in expected_checks(ex)]
+    for variant in ex.wrong_variants():
+        named = caught_by(variant)
+        if not named:
+            problems.append(f"{ex.slug}: {variant} does not say which check catches it: add "
+                            "'Caught by: test_name' to its docstring")
+        for name in named:
+            if known and not any(matches(name.split("[")[0], k) for k in known):
+                problems.append(f"{ex.slug}: {variant} names '{name}', which is not a check in "
+                                f"{ex.hidden_tests.name}")
+    return problems
+
+
+def catalogue_problems(catalogue: dict[str, Exercise], root: Path | None = None) -> list[str]:
+    """Folders under solutions/ that belong to no exercise."""
+    folder = root or solutions_dir()
+    if not folder.is_dir():
+        return []
+    return [f"{entry}: a folder under solutions/ with no exercise: add exercises/{entry.name}/ "
+            "or remove it" for entry in sorted(folder.iterdir())
+            if entry.is_dir() and entry.name not in catalogue and entry.name != "__pycache__"]

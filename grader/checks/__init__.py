@@ -1,0 +1,1 @@
+"""Child only: the check plumbing (pytest plugin, forbidden-op guard, comparing, describing)."""

@@ -1,0 +1,138 @@
+"""Commands for the interviewer: grade, report, kit, grade-many."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from grader.catalogue import load_catalogue, select
+from grader.cli import options as opt
+from grader.errors import InputError
+
+
+def _progress(ex, res, phase="checks"):
+    from grader.kinds import SPEED_CHECK
+    label = "timed" if phase == "timed" else res["status"]
+    speed = next((c for c in res["checks"] if c["id"] == SPEED_CHECK), None)
+    note = f"  (speed: {speed['message']})" if phase == "timed" and speed else ""
+    click.echo(f"  {label:<8} {ex.slug:<22} {res['score']:>6.2f} / {res['max_score']:g}{note}",
+               err=True)
+
+
+@click.command()
+@click.argument("submission", default=".", required=False)
+@opt.exercise
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the result JSON.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write the HTML report.")
+@click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="Write JUnit XML.")
+@opt.no_timing
+@opt.device
+@opt.audience()
+@click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 if the score % is lower.")
+@opt.jobs
+@click.option("--no-sources", is_flag=True,
+              help="Leave the candidate's code out of the result (the interviewer's report shows it).")
+def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, audience,
+          fail_under, jobs, no_sources):
+    """Grade a submission folder (one sub-folder per exercise)."""
+    from grader.engine import grading, sources
+    sub = opt.existing_dir(submission, "submission folder")
+    exercises = select(load_catalogue(), slugs)
+    options = grading.GradeOptions(device=grading.resolve_device(device), timing=not no_timing,
+                                   jobs=opt.resolve_jobs(jobs), audience=audience)
+    click.echo(f"Grading {sub} ({len(exercises)} exercise(s), {options.device}, "
+               f"-j {options.jobs})", err=True)
+    result = grading.grade(exercises, sub.resolve(), options, progress=_progress)
+    if not no_sources:
+        sources.attach_sources(result, exercises, sub.resolve())
+    _write_outputs(result, json_out, html_out, junit_out, audience)
+    pct = 100.0 * result["score"] / result["max_score"] if result["max_score"] else 0.0
+    click.echo(f"Score: {result['score']:.2f} / {result['max_score']:.2f} ({pct:.1f}%)")
+    if fail_under is not None and pct < fail_under:
+        click.echo(f"Score {pct:.1f}% is under --fail-under {fail_under:g}%.", err=True)
+        sys.exit(1)
+
+
+def _write_outputs(result, json_out, html_out, junit_out, audience):
+    from grader import report
+    if json_out:
+        report.write_json(result, Path(json_out))
+    if html_out:
+        report.write_html(result, Path(html_out), audience)
+    if junit_out:
+        from grader.report import junit
+        junit.write_junit(result, Path(junit_out), audience)
+
+
+@click.command("report")
+@click.argument("result_json", type=click.Path())
+@click.option("--html", "html_out", required=True, type=click.Path(dir_okay=False))
+@opt.audience(None, help="Default: the audience recorded in the result.")
+def report_cmd(result_json, html_out, audience):
+    """Render the HTML report from a result JSON."""
+    from grader import report
+    result = report.load_result(Path(result_json))
+    report.write_html(result, Path(html_out), audience)
+    click.echo(f"wrote {html_out}")
+
+
+@click.command()
+@click.argument("out", type=click.Path())
+@opt.exercise
+@click.option("--hints", is_flag=True, help="Print the exercises' hints in INSTRUCTIONS.md.")
+def kit(out, slugs, hints):
+    """Write a candidate kit (folder or .zip): prompts, stubs, public tests."""
+    from grader.practice import kit as kit_mod
+    exercises = select(load_catalogue(), slugs)
+    count = kit_mod.build_kit(exercises, Path(out), with_hints=hints)
+    click.echo(f"wrote {out}: {len(exercises)} exercise(s), {count} file(s); "
+               "no solutions or hidden checks. Send it to the candidate.")
+
+
+@click.command("grade-many")
+@click.argument("subs_dir")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the reports and the leaderboard.")
+@opt.exercise
+@opt.no_timing
+@opt.device
+@opt.audience(help="Who reads the per-candidate reports.")
+@click.option("-j", "--jobs", type=int, default=None,
+              help="Candidates graded at once (default: number of CPU cores).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --executor dask: the scheduler (tcp://host:8786); default: a local cluster.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where candidates are graded.")
+def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, executor, scheduler):
+    """Grade many candidates (a folder or .zip each); write a leaderboard."""
+    from grader import batch
+    from grader.engine import grading
+    from grader.report.format import points
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    subs = opt.existing_dir(subs_dir, "submissions folder")
+    select(load_catalogue(), slugs)
+    out = Path(out_dir)
+    batch.prepare_out_dir(out)
+    options = {"slugs": list(slugs), "device": grading.resolve_device(device),
+               "timing": not no_timing, "audience": audience}
+
+    def progress(done, total, row):
+        what = (f"{row['pct']:.0f}% ({points(row['score'])} / {points(row['max_score'])})"
+                if row["status"] == "graded" else f"{row['status']}: {row['error']}")
+        click.echo(f"[{done}/{total}] {row['candidate']} {what} {row['duration_s']:.1f} s", err=True)
+
+    for name in batch.ignored_entries(subs):
+        click.echo(f"  skipping {name}: not a folder or a .zip", err=True)
+    click.echo(f"Grading {subs} into {out} ({options['device']}, {opt.resolve_jobs(jobs)} at once)", err=True)
+    def starting(name):
+        click.echo(f"  grading {name} ...", err=True)
+
+    rows = batch.run_batch(subs, out, options, opt.resolve_jobs(jobs), executor=executor, progress=progress,
+                           starting=starting,
+                           executor_options={"scheduler": scheduler} if executor == "dask" else None)
+    ok = sum(r["status"] == "graded" for r in rows)
+    click.echo(f"{len(rows)} candidate(s), {ok} graded normally; "
+               f"leaderboard: {out / 'leaderboard.html'} and {out / 'leaderboard.csv'}")

@@ -1,0 +1,43 @@
+"""Click options shared by several commands, defined once (pip-tools' options.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from grader.errors import InputError
+
+JOBS_HELP = "Parallel grading processes (default: number of CPU cores)."
+
+exercise = click.option("--exercise", "slugs", multiple=True,
+                        help="Only this exercise (repeatable).")
+no_timing = click.option("--no-timing", is_flag=True, help="Skip kernel timing.")
+device = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                      show_default=True, help="Where checks and timing run.")
+jobs = click.option("-j", "--jobs", type=int, default=None, help=JOBS_HELP)
+work_dir = click.option("--dir", "directory", default=".", show_default=True, help="Work folder.")
+
+
+def audience(default: str | None = "interviewer", help: str = "Who reads the report."):
+    return click.option("--audience", type=click.Choice(["interviewer", "candidate"]),
+                        default=default, show_default=default is not None, help=help)
+
+
+def resolve_jobs(value: int | None) -> int:
+    if value is not None and value < 1:
+        raise InputError("-j must be at least 1")
+    return value or os.cpu_count() or 1
+
+
+def existing_dir(path: str, what: str) -> Path:
+    """A readable folder given on the command line, relative to the current directory."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such {what}")
+    if not p.is_dir():
+        raise InputError(f"{path}: is not a folder; give the {what} folder")
+    if not os.access(p, os.R_OK | os.X_OK):
+        raise InputError(f"{path}: cannot be read (permission denied)")
+    return p.resolve()

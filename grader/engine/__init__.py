@@ -1,0 +1,1 @@
+"""Parent side: plan a grade, run its children, score it, build the result (grading, scoring)."""

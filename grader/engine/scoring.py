@@ -1,0 +1,93 @@
+"""How a check is scored: points, weights, the zeroing rules and the speed share, in one place.
+
+Every renderer (HTML, JUnit, CSV, leaderboard) reads what this module wrote into the result
+(`score`, `zeroed`, `zeroed_by`); none of them re-derives it.
+
+- An exercise's points minus its speed points are the correctness pool, split over its hidden
+  checks by weight (`@pytest.mark.points(w)`, default 1).
+- A passed check earns its share; anything else earns nothing.
+- Speed points: the share of the first tier (by increasing max slowdown) whose max slowdown is
+  at least the geometric mean of the per-case slowdowns (candidate / PyTorch, each clamped to
+  [SLOWDOWN_FLOOR, SLOWDOWN_CAP] so that one case cannot decide the tier alone).
+- A zeroing flag (ZEROING_FLAGS) sets the exercise's score to 0 whatever it earned.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from grader.kinds import SPEED_CHECK, Flag, Outcome
+from grader.timing import DEFAULT_TIERS, SLOWDOWN_CAP, SLOWDOWN_FLOOR
+
+# Evidence that the score cannot be trusted: forbidden API use, reaching for the grader or the
+# answers, forging the result channel, tampering with what the checks rely on.
+ZEROING_FLAGS = frozenset({Flag.FORBIDDEN_API, Flag.GRADER_IMPORT, Flag.RESULT_FORGERY,
+                           Flag.TAMPERING})
+
+
+# ----------------------------------------------------------------------------- correctness
+
+def weighted(checks: list[dict], points: float, speed_points: float = 0.0) -> list[dict]:
+    """Split the correctness points (the exercise's points less its speed points) by weight."""
+    pool = points - speed_points
+    total = sum(c.get("weight", 1.0) for c in checks) or 1.0
+    return [dict(c, points=round(pool * c.get("weight", 1.0) / total, 6)) for c in checks]
+
+
+def zeroed_by(flags: list[dict]) -> list[str]:
+    """The zeroing flag kinds present, sorted, each once."""
+    return sorted({str(f.get("kind")) for f in flags if f.get("kind") in ZEROING_FLAGS})
+
+
+def score_exercise(result: dict) -> None:
+    """Set `score`, `zeroed` and `zeroed_by`: passed checks' points plus the speed points
+    earned; zero when a zeroing flag is present."""
+    score = sum(c["points"] for c in result["checks"]
+                if c["outcome"] == Outcome.PASSED and c["id"] != SPEED_CHECK)
+    score += result.get("_speed_points", 0.0)   # speed earns a share of its points
+    kinds = zeroed_by(result["flags"])
+    result["zeroed"], result["zeroed_by"] = bool(kinds), kinds
+    result["score"] = 0.0 if kinds else round(min(score, result["max_score"]), 4)
+
+
+# ----------------------------------------------------------------------------------- speed
+
+def slowdowns(rows, floor: float = SLOWDOWN_FLOOR, cap: float = SLOWDOWN_CAP) -> list[float]:
+    """candidate_ms / reference_ms per row, clamped to [floor, cap]; inf for an unusable row."""
+    out = []
+    for row in rows:
+        c, r = row.get("candidate_ms"), row.get("reference_ms")
+        if row.get("error") or not c or not r or c <= 0 or r <= 0:
+            out.append(math.inf)
+        else:
+            out.append(min(max(c / r, floor), cap))
+    return out
+
+
+def geomean_slowdown(rows, floor: float = SLOWDOWN_FLOOR, cap: float = SLOWDOWN_CAP) -> float:
+    """Geometric mean of the clamped slowdowns; inf when a row has an error or no time."""
+    values = slowdowns(rows, floor, cap)
+    if not values or any(math.isinf(v) for v in values):
+        return math.inf
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def speed_share(rows, tiers=DEFAULT_TIERS, *, floor: float = SLOWDOWN_FLOOR,
+                cap: float = SLOWDOWN_CAP) -> float:
+    """Share of the speed points: the share of the first tier (by increasing max slowdown)
+    whose max slowdown is >= the geometric-mean slowdown; 0 beyond the last tier, with no rows,
+    or when any row has an error."""
+    mean = geomean_slowdown(rows, floor, cap)
+    if math.isinf(mean):
+        return 0.0
+    for max_slowdown, share in sorted(tuple(t) for t in (tiers or ())):
+        if mean <= max_slowdown * (1 + 1e-9):       # exp(log(x)) may round x up
+            return float(share)
+    return 0.0
+
+
+def speed_points(rows, tiers, points: float) -> tuple[float, float]:
+    """(share, points earned) for the timing rows of one exercise."""
+    share = max(0.0, min(1.0, speed_share(rows, tiers)))
+    return share, round(points * share, 4)

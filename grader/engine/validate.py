@@ -1,0 +1,124 @@
+"""`torchdrill validate`: prove the catalogue is sound (the rustlings `dev check`).
+
+For every exercise: exercise.toml is valid (loading the catalogue proved it); the reference
+solution earns full correctness marks; the untouched stub earns zero; every `wrong/*.py` loses
+points, failing the checks its docstring names ("Caught by: ..."); every `alt/*.py` earns full
+marks; the public tests pass on the reference; and the layout rules of catalogue/lint.py hold.
+Timing is off here: speed points depend on the machine, correctness must not.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.catalogue import Exercise
+from grader.catalogue.lint import caught_by, exercise_problems, matches
+from grader.engine.grading import GradeOptions, grade_exercise, missing_requirements
+from grader.kinds import Outcome as CheckOutcome
+from grader.kinds import Status
+
+
+@dataclass(frozen=True)
+class Case:
+    exercise: Exercise
+    kind: str          # reference | stub | wrong | alt | public
+    source: Path       # the module file to grade (or the reference for public)
+
+    @property
+    def label(self) -> str:
+        return f"{self.exercise.slug}: {self.kind} {self.source.name}"
+
+
+@dataclass
+class Outcome:
+    case: Case
+    ok: bool
+    detail: str
+
+
+def cases_for(ex: Exercise) -> list[Case]:
+    module = ex.files[0]
+    cases = [Case(ex, "reference", ex.solution_dir / module), Case(ex, "stub", ex.path / module),
+             Case(ex, "public", ex.solution_dir / module)]
+    cases += [Case(ex, "wrong", p) for p in ex.wrong_variants()]
+    cases += [Case(ex, "alt", p) for p in ex.alternatives()]
+    return cases
+
+
+def run_case(case: Case, options: GradeOptions) -> Outcome:
+    ex = case.exercise
+    with tempfile.TemporaryDirectory(prefix="torchdrill-validate-") as tmp:
+        folder = Path(tmp) / ex.slug
+        folder.mkdir()
+        if case.kind == "public":
+            return _run_public(case, folder)
+        for name in ex.files:   # multi-file exercises: other files from the reference
+            shutil.copyfile(ex.solution_dir / name, folder / name)
+        shutil.copyfile(case.source, folder / ex.files[0])
+        result = grade_exercise(ex, Path(tmp), options)
+    score = result["score"]
+    # timing is off here, so speed points are out of reach for every variant
+    speed = ex.timing.speed_points if ex.timing else 0
+    max_score = round(result["max_score"] - speed, 4)
+    failed = [c for c in result["checks"] if c["outcome"] != CheckOutcome.PASSED]
+    summary = f"{score:g}/{max_score:g}" + (f" (+{speed:g} speed points, not timed)" if speed else "")
+    if case.kind in ("reference", "alt"):
+        ok = score == max_score and not failed and result["status"] == Status.GRADED
+        detail = summary if ok else summary + "; " + "; ".join(
+            f"{c['name']}: {c['outcome']}: {c['message'][:300]}" for c in failed[:3])
+    elif case.kind == "stub":
+        ok = score == 0
+        detail = summary if ok else summary + "; stub passes: " + ", ".join(
+            c["name"] for c in result["checks"] if c["outcome"] == CheckOutcome.PASSED)
+    else:
+        caught = [c["name"] for c in failed]
+        named = caught_by(case.source)
+        missed = [n for n in named if not any(matches(n, c["id"]) for c in failed)]
+        ok = score < max_score and not missed
+        detail = f"{summary}, caught by: {', '.join(caught[:4]) or 'nothing'}"
+        if missed:
+            detail += f"; its docstring says {', '.join(missed)} catches it, which passed"
+    return Outcome(case, ok, detail)
+
+
+def _run_public(case: Case, folder: Path) -> Outcome:
+    ex = case.exercise
+    for src in ex.path.iterdir():
+        if src.is_file() and src.suffix != ".pyc":
+            shutil.copyfile(src, folder / src.name)
+    for name in ex.files:
+        shutil.copyfile(ex.solution_dir / name, folder / name)
+    tests = [p.name for p in ex.public_tests]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--rootdir", str(folder), *tests], cwd=folder, capture_output=True,
+                          text=True, timeout=ex.time_limit_s * 2)
+    lines = proc.stdout.strip().splitlines()
+    return Outcome(case, proc.returncode == 0, lines[-1] if lines else proc.stderr[-300:])
+
+
+def validate(exercises: list[Exercise], jobs: int, progress=None) -> tuple[list[str], list[Outcome]]:
+    """Returns (structural problems, outcomes). Valid when no problem and every outcome ok."""
+    problems = [p for ex in exercises for p in exercise_problems(ex)]
+    runnable = [ex for ex in exercises if not missing_requirements(ex)
+                and ex.hidden_tests.is_file()]
+    cases = [c for ex in runnable for c in cases_for(ex)]
+    options = GradeOptions(device="cpu", timing=False, jobs=jobs)
+
+    def one(case: Case) -> Outcome:
+        try:
+            outcome = run_case(case, options)
+        except Exception as exc:  # noqa: BLE001
+            outcome = Outcome(case, False, f"validate crashed: {type(exc).__name__}: {exc}")
+        if progress:
+            progress(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        outcomes = list(pool.map(one, cases))
+    return problems, outcomes

@@ -1,0 +1,1 @@
+"""The candidate's side: workspaces, kits, watch, history, hints, what to practise next."""

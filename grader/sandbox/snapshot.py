@@ -1,0 +1,237 @@
+"""Snapshot of the bindings the checks rely on; finds and undoes what candidate code changed."""
+
+from __future__ import annotations
+
+import operator
+import sys
+import types
+
+from grader.sandbox.audit import current
+from grader.sandbox.state import (_del_class_attr, _restore_torch_state, _set_class_attr,
+                                  _torch_state, restore_signal_handlers, signal_handlers)
+
+HIDDEN: dict = {}   # the modules lock_down took out of sys.modules: still protected
+
+
+# ------------------------------------------------------------------------------------ snapshot
+
+_PROTECTED_PACKAGES = ("builtins", "torch", "numpy", "_pytest", "pytest", "pluggy", "hypothesis",
+                       "_frozen_importlib", "_frozen_importlib_external",
+                       "grader", "test_hidden", "math", "operator", "functools", "itertools",
+                       "json", "os", "posixpath", "time", "types", "weakref", "threading",
+                       "signal", "gc", "contextlib", "copy", "random", "importlib", "inspect",
+                       "traceback", "abc", "collections", "dataclasses", "io", "_thread", "sys",
+                       "_signal", "_posixsubprocess", "posix", "subprocess", "statistics",
+                       "triton", "marshal", "pickle", "copyreg", "ctypes", "_ctypes")
+# Legitimately replaced by trusted code imported later (torch._dynamo wraps manual_seed).
+_ALLOWED_CHANGES = frozenset({("torch", "manual_seed"), ("torch.random", "manual_seed"),
+                              ("torch.cuda", "manual_seed"), ("torch.cuda", "manual_seed_all"),
+                              ("torch.cuda.random", "manual_seed"),
+                              ("torch.cuda.random", "manual_seed_all")})
+
+
+def _protected_module(name: str) -> bool:
+    return name.split(".")[0] in _PROTECTED_PACKAGES
+
+
+# Checked after every candidate call (the rest at check boundaries): what hidden checks and
+# the harness call directly to compute expected values and compare. Exact module names, and
+# packages whose every module counts.
+_HOT_MODULES = frozenset({
+    "builtins", "operator", "math", "functools", "sys", "gc", "weakref", "threading", "_thread",
+    "os", "signal", "_signal", "torch", "torch._tensor", "torch.functional", "torch._C",
+    "torch._C._nn", "torch._C._linalg", "torch._C._fft", "torch._C._special", "torch.overrides",
+    "torch.nn", "torch.nn.functional", "torch.nn.parameter", "torch.nn.init", "torch.nn.grad",
+    "torch.linalg", "torch.fft", "torch.special", "torch.random", "torch.cuda",
+    "torch.utils._python_dispatch", "torch._ops", "numpy", "numpy.linalg", "pytest",
+    "hypothesis", "hypothesis.core", "hypothesis.control"})
+_HOT_PACKAGES = ("torch.nn.modules", "torch.autograd", "torch.testing", "torch.amp",
+                 "torch.optim", "torch.utils.benchmark", "numpy.testing", "_pytest", "pluggy",
+                 "grader", "test_hidden", "time", "_frozen_importlib")
+
+
+def _hot(name: str) -> bool:
+    return name in _HOT_MODULES or any(name == p or name.startswith(p + ".") or
+                                       name.startswith(p + "_") for p in _HOT_PACKAGES)
+
+
+def _watched_value(value) -> bool:
+    """Functions, classes and modules: what a check calls. Data (caches, counters, flags that
+    libraries update as they run) is left alone."""
+    return callable(value) or isinstance(value, _ModuleType)
+
+
+class Snapshot:
+    """Identity snapshot of the bindings the checks use; verify_and_restore() undoes changes.
+
+    Containers: the __dict__ of every module of the protected packages and of every class they
+    define (functions, classes and modules in them), sys.modules, import hooks, sys hooks, gc
+    callbacks, signal handlers, torch's function/dispatch mode stacks and global module hooks.
+    Identity comparisons only (no __eq__ of anything), flattened into C loops: a few ms."""
+
+    def __init__(self):
+        # two groups ("hot": checked after every candidate call; "all"), each a tuple of
+        # (containers, keys, values, owners) with one item per watched binding
+        self.groups: dict = {}
+        self.classes: dict = {}      # group -> [[class, mappingproxy, label, keys, size], ...]
+        self.lists: list = []        # (label, list object, copy)
+        self.sys_modules: tuple = ()
+        self.sys_hooks: dict = {}
+        self.signals: dict = {}
+        self.torch_state: dict = {}
+
+    @classmethod
+    def take(cls) -> "Snapshot":
+        import gc
+        import warnings
+        snap = cls()
+        seen = set()
+        flat = {"hot": ([], [], [], []), "cold": ([], [], [], [])}
+        classes = {"hot": [], "cold": []}
+        modules = [(n, m) for n, m in sorted(sys.modules.items())
+                   if m is not None and _protected_module(n)]
+        modules += [(m.__name__, m) for m in HIDDEN.values()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, mod in modules:
+                d = getattr(mod, "__dict__", None)
+                if not isinstance(d, dict) or id(d) in seen:
+                    continue
+                seen.add(id(d))
+                group = "hot" if _hot(name) else "cold"
+                containers, keys, values, owners = flat[group]
+                for k, v in list(d.items()):
+                    if _watched_value(v) and (name, k) not in _ALLOWED_CHANGES:
+                        containers.append(d)
+                        keys.append(k)
+                        values.append(v)
+                        owners.append((name, d))
+                    if isinstance(v, type) and id(v) not in seen:
+                        seen.add(id(v))
+                        owner = getattr(v, "__module__", "") or ""
+                        if v.__flags__ & _IMMUTABLE_TYPE or not _protected_module(owner):
+                            continue
+                        cgroup = "hot" if _hot(owner) else "cold"
+                        cc, ck_, cv_, co = flat[cgroup]
+                        proxy = v.__dict__
+                        label = f"{v.__module__}.{v.__qualname__}"
+                        watched = []
+                        for ck, cv in list(proxy.items()):
+                            if _watched_value(cv):
+                                cc.append(proxy)
+                                ck_.append(ck)
+                                cv_.append(cv)
+                                co.append((label, v))
+                                watched.append(ck)
+                        classes[cgroup].append([v, proxy, label, frozenset(watched), len(proxy)])
+        snap.groups = {g: tuple(map(tuple, parts)) for g, parts in flat.items()}
+        snap.classes = classes
+        snap.sys_modules = (tuple(sys.modules), tuple(sys.modules.values()))
+        snap.lists = [["sys.meta_path", sys.meta_path, list(sys.meta_path)],
+                      ["sys.path_hooks", sys.path_hooks, list(sys.path_hooks)],
+                      ["gc.callbacks", gc.callbacks, list(gc.callbacks)]]
+        snap.sys_hooks = {k: getattr(sys, k) for k in ("excepthook", "unraisablehook",
+                                                       "displayhook", "breakpointhook")}
+        snap.signals = signal_handlers()
+        snap.torch_state = _torch_state()
+        return snap
+
+    def verify_and_restore(self, *, full: bool = True, signals: bool = True) -> list[str]:
+        """Names of the bindings candidate code changed; each is put back. `full=False`
+        checks the hot group only (what checks call directly), for use after every call."""
+        changed: list[str] = []
+        for group in (("hot", "cold") if full else ("hot",)):
+            containers, keys, values, owners = self.groups[group]
+            try:
+                now = tuple(map(_getitem, containers, keys))
+            except KeyError:                        # something was deleted: the slow way
+                now = tuple(c.get(k, _GONE) for c, k in zip(containers, keys))
+            if any(map(_is_not, now, values)):
+                accepted = list(values)
+                for i in [i for i, (a, b) in enumerate(zip(now, values)) if a is not b]:
+                    label, owner = owners[i]
+                    if _library_change(label, values[i], now[i]):
+                        accepted[i] = now[i]         # the library wrapped its own function
+                        continue
+                    changed.append(f"{label}.{keys[i]}")
+                    if isinstance(owner, dict):
+                        owner[keys[i]] = values[i]
+                    else:
+                        _set_class_attr(owner, keys[i], values[i])
+                self.groups[group] = (containers, keys, tuple(accepted), owners)
+            entries = self.classes[group]
+            sizes = tuple(map(len, (entry[1] for entry in entries)))
+            for entry, size in zip(entries, sizes):
+                if size != entry[4]:
+                    klass, proxy, label, watched, _ = entry
+                    for k, v in list(proxy.items()):
+                        if k not in watched and _watched_value(v):
+                            if _library_change(label, _GONE, v) or _inherited(klass, k) is v:
+                                continue             # e.g. Triton's interpreter patch scopes
+                            changed.append(f"{label}.{k} (added)")
+                            _del_class_attr(klass, k)
+                    entry[4] = len(proxy)    # data attributes (caches) may come and go
+        names, mods = self.sys_modules
+        get = sys.modules.get
+        if any(map(_is_not, map(get, names), mods)):
+            for name, mod in zip(names, mods):
+                if get(name) is not mod:
+                    changed.append(f"sys.modules[{name!r}]")
+                    sys.modules[name] = mod
+        for entry in self.lists:
+            label, obj, saved = entry
+            if len(obj) != len(saved) or any(map(_is_not, obj, saved)):
+                added = [x for x in obj if not any(x is y for y in saved)]
+                box = current()
+                if box is not None and added and all(box.trusted_callable(x) for x in added) \
+                        and all(any(y is x for x in obj) for y in saved):
+                    entry[2] = list(obj)         # a library registered a hook: accept it
+                    continue
+                changed.append(label)
+                obj[:] = saved
+        for key, value in self.sys_hooks.items():
+            if getattr(sys, key) is not value:
+                changed.append(f"sys.{key}")
+                setattr(sys, key, value)
+        if signals:
+            changed += restore_signal_handlers(self.signals)
+        changed += _restore_torch_state(self.torch_state)
+        return changed
+
+
+def _library_change(label: str, old, new) -> bool:
+    """A library changing its own binding as it runs, not candidate code: the new value is a
+    Python function of the same package as the owner (torch code in a torch class), and when
+    it replaces something it wraps it (functools.wraps: `__wrapped__` leads to the old value),
+    as torch.optim does to `Optimizer.step` on first use."""
+    package = label.split(".")[0]
+    func = getattr(new, "__func__", new)
+    code = getattr(func, "__code__", None)
+    box = current()
+    if code is None or not hasattr(code, "co_filename") or box is None \
+            or box.untrusted_code(code) or f"/{package}/" not in code.co_filename:
+        return False
+    if old is _GONE:
+        return True
+    inner, seen = new, 0
+    while inner is not None and seen < 5:
+        inner = getattr(inner, "__wrapped__", None)
+        if inner is old:
+            return True
+        seen += 1
+    return False
+
+
+def _inherited(klass, key):
+    """What `klass` would inherit for `key` without its own entry (a no-op addition)."""
+    for base in klass.__mro__[1:]:
+        if key in base.__dict__:
+            return base.__dict__[key]
+    return _GONE
+
+
+_getitem = operator.getitem
+_IMMUTABLE_TYPE = 1 << 8          # Py_TPFLAGS_IMMUTABLETYPE: C types refuse attribute changes
+_GONE = object()
+_is_not = operator.is_not
+_ModuleType = types.ModuleType

@@ -1,0 +1,72 @@
+"""`torchdrill validate` rejects what should not be in the catalogue (catalogue/lint.py): a
+solutions/ folder with no exercise, a reference named unlike the stub, a wrong variant whose
+docstring does not say which check catches it (or names a check that does not exist)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from grader.catalogue import load_catalogue
+from grader.catalogue.lint import caught_by, catalogue_problems, exercise_problems, matches
+
+from conftest import FIXTURE_ROOT, invoke
+
+
+@pytest.fixture
+def catalogue(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURE_ROOT, root)
+    monkeypatch.setenv("TORCHDRILL_ROOT", str(root))
+    return root
+
+
+def problems(root):
+    cat = load_catalogue()
+    return catalogue_problems(cat) + [p for ex in cat.values() for p in exercise_problems(ex)]
+
+
+def test_the_fixture_catalogue_is_clean(catalogue):
+    assert problems(catalogue) == []
+
+
+def test_a_solutions_folder_with_no_exercise(catalogue):
+    (catalogue / "solutions" / "tinny").mkdir()
+    (found,) = problems(catalogue)
+    assert "tinny" in found and "with no exercise" in found
+
+
+def test_a_reference_named_unlike_the_stub(catalogue):
+    shutil.move(catalogue / "solutions" / "tiny" / "tiny.py", catalogue / "solutions" / "tiny" / "tiny_ref.py")
+    found = problems(catalogue)
+    assert any("tiny_ref.py is not named like the stub (tiny.py)" in p for p in found)
+    assert any("reference" in p and "tiny.py is missing" in p for p in found)
+
+
+def test_a_wrong_variant_must_say_which_check_catches_it(catalogue):
+    variant = catalogue / "solutions" / "tiny" / "wrong" / "silent.py"
+    variant.write_text('"""Wrong: returns zero."""\ndef add(a, b):\n    return 0\n')
+    assert any("silent.py does not say which check catches it" in p for p in problems(catalogue))
+    variant.write_text('"""Wrong: returns zero.\n\nCaught by: test_no_such_check\n"""\n')
+    assert any("names 'test_no_such_check', which is not a check" in p for p in problems(catalogue))
+
+
+def test_caught_by_reads_names_wildcards_and_cases(tmp_path):
+    v = tmp_path / "v.py"
+    v.write_text('"""WRONG: x. Caught by: test_grad_bias, test_random_* and\ntest_groups[depthwise].\n\nMore."""\n')
+    assert caught_by(v) == ["test_grad_bias", "test_random_*", "test_groups[depthwise]"]
+    v.write_text('"""broken on purpose\nCaught by test_syntax\n"""\ndef (:\n')
+    assert caught_by(v) == ["test_syntax"]
+    assert matches("test_random_*", "test_hidden.py::test_random_shapes[3]")
+    assert matches("test_groups", "test_hidden.py::test_groups[depthwise]")
+    assert not matches("test_groups[depthwise]", "test_hidden.py::test_groups[groups-2]")
+
+
+def test_validate_fails_when_a_named_check_passes(catalogue):
+    variant = catalogue / "solutions" / "tiny" / "wrong" / "relu_no_dtype.py"
+    text = variant.read_text().replace("Caught by: test_relu_dtype", "Caught by: test_add_small")
+    variant.write_text(text)
+    res = invoke("validate", "tiny")
+    assert res.exit_code == 1
+    assert "its docstring says test_add_small catches it, which passed" in res.output
