@@ -2,7 +2,7 @@
 
     python benchmarks/grading.py                       # every exercise of the catalogue
     python benchmarks/grading.py --exercise conv2d --exercise conv-bn-fold --runs 7
-    python benchmarks/grading.py --root tests/fixtures/root     # the one-exercise fixture
+    python benchmarks/grading.py --root tests/tiny_catalogue     # the one-exercise fixture
 
 In one run, alternating the two sides of each pair (A B A B ...) after one warm-up each, and
 reporting the median of --runs (hyperfine-style, in pure Python):

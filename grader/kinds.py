@@ -39,6 +39,7 @@ class Flag:
     GRADER_IMPORT = "grader-import"          # candidate code reached for the grader or the answers
     RESULT_FORGERY = "result-forgery"        # unauthenticated or duplicate lines on the channel
     TAMPERING = "tampering"                  # candidate code changed what the checks rely on
+    NATIVE_CODE = "native-code"              # candidate code tried to load or run native code
     FILE_ACCESS = "file-access"
     NETWORK = "network"
     SUBPROCESS = "subprocess"

@@ -136,8 +136,8 @@ def test_grade_solutions_full_marks(fixture_root, tmp_path):
 
 
 def test_device_cuda_without_gpu_is_exit_2(fixture_root, monkeypatch):
-    from grader.engine import grading
-    monkeypatch.setattr(grading, "_cuda_available", lambda: False)
+    from grader.engine import environment
+    monkeypatch.setattr(environment, "_cuda_available", lambda: False)
     res = invoke("grade", SUBS / "full", "--device", "cuda")
     assert res.exit_code == 2 and "no usable CUDA device" in res.output
-    assert grading.resolve_device("auto") == "cpu"
+    assert environment.resolve_device("auto") == "cpu"

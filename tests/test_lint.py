@@ -67,6 +67,6 @@ def test_validate_fails_when_a_named_check_passes(catalogue):
     variant = catalogue / "solutions" / "tiny" / "wrong" / "relu_no_dtype.py"
     text = variant.read_text().replace("Caught by: test_relu_dtype", "Caught by: test_add_small")
     variant.write_text(text)
-    res = invoke("validate", "tiny")
+    res = invoke("validate", "tiny", "--isolation", "process")
     assert res.exit_code == 1
     assert "its docstring says test_add_small catches it, which passed" in res.output

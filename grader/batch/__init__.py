@@ -26,7 +26,8 @@ def _options(options: dict):
     from grader.engine.grading import GradeOptions
     return GradeOptions(device=options.get("device", "cpu"), timing=bool(options.get("timing", True)),
                         jobs=max(1, int(options.get("jobs", 1))),
-                        audience=options.get("audience", "interviewer"))
+                        audience=options.get("audience", "interviewer"),
+                        isolation=options.get("isolation", "process"))
 
 
 def _grade_folder(exercises, folder: Path, gopts) -> list[dict]:

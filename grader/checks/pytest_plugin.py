@@ -168,9 +168,12 @@ class ReportingPlugin:
 
 
 def emit_denials(box, channel) -> None:
-    """The sandbox's refusals since the last report, as sandbox-denied flags."""
+    """The sandbox's refusals since the last report, as sandbox-denied flags; attempts to load
+    or run native code as native-code flags (which zero the exercise)."""
     for text in box.take_denials():
         channel.emit(Event.FLAG, kind=Flag.SANDBOX_DENIED, detail=text[:300])
+    for text in box.take_native():
+        channel.emit(Event.FLAG, kind=Flag.NATIVE_CODE, detail=text[:300])
 
 
 def _hypothesis_profile() -> None:

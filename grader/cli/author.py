@@ -13,7 +13,8 @@ from grader.cli import options as opt
 @click.command()
 @click.argument("slugs", nargs=-1)
 @opt.jobs
-def validate(slugs, jobs):
+@opt.isolation
+def validate(slugs, jobs, isolation):
     """Prove references earn full marks, stubs zero, wrong variants lose points."""
     from grader.catalogue.lint import catalogue_problems
     from grader.engine import validate as v
@@ -29,7 +30,9 @@ def validate(slugs, jobs):
     def progress(o):
         click.echo(f"{'✓' if o.ok else '✗'} {o.case.label}: {o.detail}")
 
-    problems, outcomes = v.validate(exercises, opt.resolve_jobs(jobs), progress=progress)
+    mode = opt.resolve_isolation(isolation, "cpu")
+    problems, outcomes = v.validate(exercises, opt.resolve_jobs(jobs), progress=progress,
+                                    isolation=mode)
     if not slugs:
         problems = catalogue_problems(catalogue) + problems
     for p in problems:

@@ -32,18 +32,20 @@ def _progress(ex, res, phase="checks"):
 @opt.audience()
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 if the score % is lower.")
 @opt.jobs
+@opt.isolation
 @click.option("--no-sources", is_flag=True,
               help="Leave the candidate's code out of the result (the interviewer's report shows it).")
 def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, audience,
-          fail_under, jobs, no_sources):
+          fail_under, jobs, isolation, no_sources):
     """Grade a submission folder (one sub-folder per exercise)."""
     from grader.engine import grading, sources
     sub = opt.existing_dir(submission, "submission folder")
     exercises = select(load_catalogue(), slugs)
-    options = grading.GradeOptions(device=grading.resolve_device(device), timing=not no_timing,
-                                   jobs=opt.resolve_jobs(jobs), audience=audience)
+    device = opt.resolve_device(device)
+    options = grading.GradeOptions(device=device, timing=not no_timing, jobs=opt.resolve_jobs(jobs),
+                                   audience=audience, isolation=opt.resolve_isolation(isolation, device))
     click.echo(f"Grading {sub} ({len(exercises)} exercise(s), {options.device}, "
-               f"-j {options.jobs})", err=True)
+               f"-j {options.jobs}, {options.isolation})", err=True)
     result = grading.grade(exercises, sub.resolve(), options, progress=_progress)
     if not no_sources:
         sources.attach_sources(result, exercises, sub.resolve())
@@ -105,10 +107,11 @@ def kit(out, slugs, hints):
               help="With --executor dask: the scheduler (tcp://host:8786); default: a local cluster.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where candidates are graded.")
-def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, executor, scheduler):
+@opt.isolation
+def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, executor, scheduler,
+               isolation):
     """Grade many candidates (a folder or .zip each); write a leaderboard."""
     from grader import batch
-    from grader.engine import grading
     from grader.report.format import points
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
@@ -116,8 +119,9 @@ def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, exec
     select(load_catalogue(), slugs)
     out = Path(out_dir)
     batch.prepare_out_dir(out)
-    options = {"slugs": list(slugs), "device": grading.resolve_device(device),
-               "timing": not no_timing, "audience": audience}
+    device = opt.resolve_device(device)
+    options = {"slugs": list(slugs), "device": device, "timing": not no_timing,
+               "audience": audience, "isolation": opt.resolve_isolation(isolation, device)}
 
     def progress(done, total, row):
         what = (f"{row['pct']:.0f}% ({points(row['score'])} / {points(row['max_score'])})"

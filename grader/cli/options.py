@@ -18,6 +18,24 @@ device = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), de
                       show_default=True, help="Where checks and timing run.")
 jobs = click.option("-j", "--jobs", type=int, default=None, help=JOBS_HELP)
 work_dir = click.option("--dir", "directory", default=".", show_default=True, help="Work folder.")
+isolation = click.option("--isolation", type=click.Choice(["auto", "namespaces", "process"]),
+                         default="auto", show_default=True,
+                         help="The OS wall around every grading child: Linux namespaces where they "
+                              "work (auto), required (namespaces), or plain processes.")
+
+
+def resolve_isolation(requested: str, device: str) -> str:
+    """The isolation mode; prints once why it is weaker than asked, when it is."""
+    from grader.engine.environment import resolve_isolation as resolve
+    mode, note = resolve(requested, device)
+    if note:
+        click.echo(note, err=True)
+    return mode
+
+
+def resolve_device(requested: str) -> str:
+    from grader.engine.environment import resolve_device as resolve
+    return resolve(requested)
 
 
 def audience(default: str | None = "interviewer", help: str = "Who reads the report."):

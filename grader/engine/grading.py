@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import platform
 import shutil
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from grader import __version__
@@ -23,7 +20,7 @@ from grader.catalogue.hidden_checks import expected_checks
 from grader.engine import scoring, static_check
 from grader.engine.scoring import score_exercise
 from grader.engine.sources import scrub
-from grader.errors import InputError
+from grader.engine.environment import machine_environment
 from grader.isolation.runner import ChildRun, describe_exit, prepare_workspace, run_child
 from grader.kinds import SPEED_CHECK, Event, Flag, Outcome, Status
 
@@ -34,6 +31,7 @@ class GradeOptions:
     timing: bool = True
     jobs: int = 1
     audience: str = "interviewer"
+    isolation: str = "process"        # resolved: "namespaces" or "process" (engine/environment.py)
 
 
 def missing_requirements(exercise: Exercise) -> list[str]:
@@ -63,6 +61,7 @@ def grade_exercise(exercise: Exercise, submission: Path, options: GradeOptions) 
             return failed_result(exercise, Status.ERROR, message, flags=result["flags"])
         threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
         run = run_child(exercise, root, mode="check", device=options.device, threads=threads,
+                        isolation=options.isolation,
                         time_limit_s=exercise.time_limit_s)
         _fill_from_run(result, exercise, run)
     finally:
@@ -190,6 +189,7 @@ def time_exercise(exercise: Exercise, submission: Path, result: dict, options: G
     root, _ = prepare_workspace(exercise, submission / exercise.slug)
     try:
         run = run_child(exercise, root, mode="timing", device=options.device,
+                        isolation=options.isolation,
                         threads=os.cpu_count() or 1, time_limit_s=max(60.0, exercise.time_limit_s))
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -278,11 +278,9 @@ def build_result(results: list[dict], submission: Path, options: GradeOptions, s
     for r in results:
         r.pop("_environment", None)
         r.pop("_speed_points", None)
-    environment = env or {
-        "python": platform.python_version(), "torch": _torch_version(), "device": options.device,
-        "device_name": platform.processor() or platform.machine(), "threads": os.cpu_count() or 1,
-    }
+    environment = env or machine_environment(options.device)
     environment["device"] = options.device
+    environment["isolation"] = options.isolation
     return scrub({
         "schema": 1, "tool": "torchdrill", "version": __version__,
         "created": started.isoformat(timespec="seconds"),
@@ -292,34 +290,3 @@ def build_result(results: list[dict], submission: Path, options: GradeOptions, s
         "max_score": round(sum(r["max_score"] for r in results), 4),
         "exercises": results,
     })
-
-
-def _torch_version() -> str:
-    try:
-        return metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def resolve_device(requested: str) -> str:
-    """auto -> cuda when a GPU is usable, else cpu; cuda without a GPU is a usage error.
-    A throwaway interpreter answers, so the grader process itself never initialises CUDA."""
-    if requested == "cpu":
-        return "cpu"
-    available = _cuda_available()
-    if requested == "cuda" and not available:
-        raise InputError("--device cuda, but PyTorch sees no usable CUDA device here; "
-                         "use --device cpu or auto")
-    return "cuda" if available else "cpu"
-
-
-def _cuda_available() -> bool:
-    if os.environ.get("CUDA_VISIBLE_DEVICES") == "" or not Path("/dev/nvidiactl").exists():
-        return False
-    import subprocess
-    try:
-        probe = subprocess.run([sys.executable, "-c", "import torch;print(torch.cuda.is_available())"],
-                               capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return False
-    return probe.stdout.strip() == "True"

@@ -21,9 +21,10 @@ from grader.kinds import SPEED_CHECK, Flag, Outcome
 from grader.timing import DEFAULT_TIERS, SLOWDOWN_CAP, SLOWDOWN_FLOOR
 
 # Evidence that the score cannot be trusted: forbidden API use, reaching for the grader or the
-# answers, forging the result channel, tampering with what the checks rely on.
+# answers, forging the result channel, tampering with what the checks rely on, loading or
+# running native code (which defeats every in-process defence).
 ZEROING_FLAGS = frozenset({Flag.FORBIDDEN_API, Flag.GRADER_IMPORT, Flag.RESULT_FORGERY,
-                           Flag.TAMPERING})
+                           Flag.TAMPERING, Flag.NATIVE_CODE})
 
 
 # ----------------------------------------------------------------------------- correctness

@@ -102,13 +102,14 @@ def _run_public(case: Case, folder: Path) -> Outcome:
     return Outcome(case, proc.returncode == 0, lines[-1] if lines else proc.stderr[-300:])
 
 
-def validate(exercises: list[Exercise], jobs: int, progress=None) -> tuple[list[str], list[Outcome]]:
+def validate(exercises: list[Exercise], jobs: int, progress=None,
+             isolation: str = "process") -> tuple[list[str], list[Outcome]]:
     """Returns (structural problems, outcomes). Valid when no problem and every outcome ok."""
     problems = [p for ex in exercises for p in exercise_problems(ex)]
     runnable = [ex for ex in exercises if not missing_requirements(ex)
                 and ex.hidden_tests.is_file()]
     cases = [c for ex in runnable for c in cases_for(ex)]
-    options = GradeOptions(device="cpu", timing=False, jobs=jobs)
+    options = GradeOptions(device="cpu", timing=False, jobs=jobs, isolation=isolation)
 
     def one(case: Case) -> Outcome:
         try:

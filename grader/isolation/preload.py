@@ -7,7 +7,7 @@ import os
 
 PRELOAD = ("torch", "numpy", "numpy.random", "pytest", "hypothesis", "hypothesis.strategies",
            "grader.harness", "grader.sandbox", "grader.checks.pytest_plugin", "grader.timing.run",
-           "grader.catalogue", "grader.isolation.child")
+           "grader.catalogue", "grader.isolation.child", "grader.isolation.walls")
 PRELOAD_OPTIONAL = (
     "pdb", "faulthandler", "_pytest._argcomplete",   # pytest imports them in every run
     "torch._dynamo",      # TorchDispatchMode (the forbidden-op guard) imports it on first use: 2.5 s

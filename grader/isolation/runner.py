@@ -5,6 +5,8 @@ names into a fresh temporary folder, starts `python -I -m grader.isolation.child
 session, hands it its configuration on stdin and reads structured events from a private pipe.
 It enforces the wall-clock limit by killing the whole process group, caps captured output,
 and trusts nothing but nonce-stamped events; checks with no trusted result count as failed.
+With isolation "namespaces" every child, forked or fresh, runs behind the OS walls of
+isolation/walls.py: its own workspace the only writable place, nothing else of the checkout.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import grader
 from grader.catalogue import Exercise, solutions_dir
-from grader.isolation import procs, zygote_client
+from grader.isolation import procs, walls, zygote_client
 from grader.isolation.protocol import (EVENT_LINE_CAP, FILE_LIMIT_MB, MAX_EVENTS, MAX_PROCESSES,
                                        clean_env)
 
@@ -74,8 +77,24 @@ def prepare_workspace(exercise: Exercise, submission: Path) -> tuple[Path, list[
     return root, missing
 
 
+def wall_spec(exercise: Exercise, root: Path, hidden_data: dict) -> walls.WallSpec:
+    """What a walled child may see: the system, the Python installation and the grader package
+    read-only (only the package: with an editable install it sits in the checkout, next to
+    solutions/); the exercise's public folder; its own work/ and home/ read-write (noexec); the
+    hidden checks and data until collection. Nothing else: no solutions/, no other exercise's or
+    candidate's workspace, no home directory."""
+    package = str(Path(grader.__file__).resolve().parent)
+    hidden = [str(root / "checks")] + sorted({str(Path(p).parent) for p in hidden_data.values()})
+    return walls.WallSpec(
+        writable=(str(root / "work"), str(root / "home")),
+        readable=walls.default_readable() + (package, str(exercise.path.resolve()), *hidden),
+        hidden_until_collected=tuple(hidden), cwd=str(root / "work"),
+        memory_limit_mb=exercise.memory_limit_mb, max_processes=MAX_PROCESSES + 2 * (os.cpu_count() or 1))
+
+
 def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads: int,
-              time_limit_s: float, nonce: str | None = None) -> ChildRun:
+              time_limit_s: float, nonce: str | None = None,
+              isolation: str = "process") -> ChildRun:
     nonce = nonce or secrets.token_hex(16)
     data_dir = exercise.solution_dir / "data"
     config = {
@@ -93,6 +112,9 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         "cpu_limit_s": int(time_limit_s * (threads + 1) + 30),
         "allow_compilers": device == "cuda" and bool(exercise.requires),
     }
+    spec = wall_spec(exercise, root, config["hidden_data"]) if isolation == "namespaces" else None
+    if spec is not None:
+        config["walls"] = asdict(spec)
     uid = _private_uid()
     if uid:
         config["uid"] = config["gid"] = uid
@@ -104,10 +126,11 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
     proc = None
     env = clean_env(threads, str(root / "home"))
     if zygote_client.usable(device, exercise.requires):   # forked from the pre-warmed zygote
-        proc = zygote_client.spawn(root / "work", env, write_fd)
+        proc = zygote_client.spawn(root / "work", env, write_fd, walls=config.get("walls"))
     if proc is None:                               # a fresh interpreter (also the fallback)
+        argv = [sys.executable, "-I", "-m", "grader.isolation.child"]
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "grader.isolation.child"], cwd=root / "work",
+            (walls.popen_prefix(spec) if spec is not None else []) + argv, cwd=root / "work",
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=env, start_new_session=True,
             pass_fds=(write_fd,), close_fds=True,
@@ -139,6 +162,10 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         t.join(timeout=5)
     run.returncode = proc.returncode
     run.seconds = time.monotonic() - start
+    if spec is not None and spec.memory_limit_mb:   # the cgroup is named by the child's pid
+        if walls.memory_killed(proc.pid):
+            run.limit = f"exceeded the {spec.memory_limit_mb} MiB memory limit"
+        walls.cleanup_cgroup(proc.pid)
     shutil.rmtree(root / "home", ignore_errors=True)
     return run
 

@@ -7,9 +7,11 @@ import struct
 from errno import ENOSYS, EPERM
 
 if __package__:
-    from .syscalls import CLONE_NEWUSER, PR_SET_NO_NEW_PRIVS, _NS_FLAGS, WallError, _check, _libc, _prctl, _read
+    from .syscalls import (CLONE_NEWUSER, PR_SET_NO_NEW_PRIVS, _NS_FLAGS, WallError, _check, _libc, _prctl,
+                           _read)
 else:  # a top-level module beside walls.py, run as a script (see walls.popen_prefix)
-    from syscalls import CLONE_NEWUSER, PR_SET_NO_NEW_PRIVS, _NS_FLAGS, WallError, _check, _libc, _prctl, _read
+    from syscalls import (CLONE_NEWUSER, PR_SET_NO_NEW_PRIVS, _NS_FLAGS, WallError, _check, _libc, _prctl,
+                          _read)
 
 # ---- syscall table -----------------------------------------------------------------------------
 # Refused with EPERM: x86_64 and aarch64 numbers (kernel unistd headers; "-": absent). Debugging and

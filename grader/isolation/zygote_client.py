@@ -133,11 +133,11 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def spawn(self, cwd, env: dict, event_fd: int) -> ForkedChild:
+    def spawn(self, cwd, env: dict, event_fd: int, walls: dict | None = None) -> ForkedChild:
         cfg_r, cfg_w = os.pipe()
         out_r, out_w = os.pipe()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        request = json.dumps({"cwd": str(cwd), "env": env}).encode()
+        request = json.dumps({"cwd": str(cwd), "env": env, "walls": walls}).encode()
         try:
             with self.lock:
                 socket.send_fds(self.sock, [request], [cfg_r, out_w, event_fd, theirs.fileno()])
@@ -197,13 +197,13 @@ def _get() -> Zygote | None:
         return _state["zygote"]
 
 
-def spawn(cwd, env: dict, event_fd: int) -> ForkedChild | None:
+def spawn(cwd, env: dict, event_fd: int, walls: dict | None = None) -> ForkedChild | None:
     """A child forked from the zygote (started on first use), or None: use a fresh interpreter."""
     z = _get()
     if z is None:
         return None
     try:
-        return z.spawn(cwd, env, event_fd)
+        return z.spawn(cwd, env, event_fd, walls)
     except (OSError, ZygoteError, ValueError):
         with _lock:
             if _state["zygote"] is z:

@@ -85,6 +85,7 @@ def _fork_child(msg: bytes, fds: list[int], control, sel, children: dict) -> Non
     try:
         request = json.loads(msg)
         cwd, env = str(request["cwd"]), {str(k): str(v) for k, v in request["env"].items()}
+        spec = request.get("walls")
     except (ValueError, KeyError, TypeError, AttributeError):
         for fd in (cfg_r, out_w, event_w):
             os.close(fd)
@@ -99,7 +100,7 @@ def _fork_child(msg: bytes, fds: list[int], control, sel, children: dict) -> Non
         code = 70
         try:
             os.close(sync_r)
-            _become_child(cwd, env, cfg_r, out_w, event_w, sync_w)
+            _become_child(cwd, env, cfg_r, out_w, event_w, sync_w, spec)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:  # noqa: BLE001 - like an uncaught exception in a fresh child
@@ -135,7 +136,8 @@ def _fork_child(msg: bytes, fds: list[int], control, sel, children: dict) -> Non
             _report_exit(pid, children, sel, status)
 
 
-def _become_child(cwd: str, env: dict, cfg_r: int, out_w: int, event_w: int, sync_w: int) -> None:
+def _become_child(cwd: str, env: dict, cfg_r: int, out_w: int, event_w: int, sync_w: int,
+                  spec: dict | None = None) -> None:
     """In the forked child: turn into what `python -I -m grader.isolation.child` is after its imports."""
     import fcntl
     os.setsid()                        # before the parent learns our pid: killpg(pid) works
@@ -152,6 +154,13 @@ def _become_child(cwd: str, env: dict, cfg_r: int, out_w: int, event_w: int, syn
     for key, value in _SET_BY_PRELOAD.items():   # as if the child had imported them itself
         os.environ.setdefault(key, value)
     tempfile.tempdir = None            # TMPDIR is the child's own folder now
+    if spec:                           # its own namespaces: this process stays outside as the
+        from grader.isolation import walls  # supervisor the parent knows; its child goes on
+        try:
+            walls.enter(walls.spec_from_dict(spec))
+        except walls.WallError as exc:
+            sys.stderr.write(f"walls: {exc.strerror}\n")
+            raise SystemExit(126) from None
     _reseed()
     from grader.isolation import child
     sys.argv = [child.__file__]

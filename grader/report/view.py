@@ -111,6 +111,20 @@ def method_sentence(result: dict) -> str:
     return timing_method(env.get("device", "cpu"), env.get("device_name", ""), threads)
 
 
+ISOLATION_NOTE = {
+    "namespaces": "Every grading child ran in its own Linux namespaces: only its own workspace "
+                  "writable (and nothing written there executable), no network, no other process, "
+                  "nothing of the grader's checkout but the grader package.",
+    "process": "Grading children ran as isolated processes without OS namespaces (--isolation "
+               "process): the in-process sandbox was the only wall.",
+}
+
+
+def isolation_note(result: dict) -> str:
+    """The OS wall the children ran behind, in words ('' for results from before it existed)."""
+    return ISOLATION_NOTE.get(str(result["environment"].get("isolation", "")), "")
+
+
 def speedup_geomean(exercises) -> tuple[float | None, int]:
     """Geometric mean of PyTorch time / candidate time over every timed case, and the count."""
     values = [float(t["speedup"]) for ex in exercises for t in ex.get("timings") or []
@@ -199,7 +213,7 @@ def build_view(result: dict, audience: str) -> dict:
         "score_text": points(result["score"]), "max_text": points(result["max_score"]),
         "score_chart": Markup(charts.score_bars_svg(graded)) if graded else "",
         "strongest": strongest, "weakest": weakest, "summary": summary,
-        "flags": flags, "method": method_sentence(result),
+        "flags": flags, "method": method_sentence(result), "isolation": isolation_note(result),
     }
 
 

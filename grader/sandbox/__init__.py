@@ -25,6 +25,9 @@ def lock_down(config: dict) -> Sandbox:
         return _SANDBOX[0]
     import gc
     import weakref
+    if config.get("walls"):           # the OS wall: the hidden checks and data leave the view
+        from grader.isolation import walls
+        walls.drop_hidden(walls.spec_from_dict(config["walls"]))
     box = Sandbox(config)
     box._finalize_call = weakref.finalize.__call__.__code__
     _hide_modules(config)
@@ -125,6 +128,33 @@ def _seal_primitives(box: Sandbox) -> None:
         torch._C._dispatch_library = seal(torch._C._dispatch_library, library_gate)
     except Exception:  # noqa: BLE001
         pass
+
+    def refuse_native(what):
+        def gate(args, kwargs):
+            if not box.candidate_running():
+                return None
+            where = box._candidate_line(box._getframe(1))
+            if len(box.native) < 50:
+                box.native.append(f"{what} is not allowed" + (f" ({where})" if where else ""))
+            return f"{what} is not available while grading"
+        return gate
+    # Library-loading entry points of torch, which load through ctypes on the candidate's behalf
+    # (a trusted library's ctypes use is allowed): a shared library the candidate wrote or
+    # brought would run its constructors here. Refused, and the attempt zeroes the exercise.
+    try:
+        import torch
+        torch.ops.load_library = seal(torch.ops.load_library, refuse_native("torch.ops.load_library"))
+        torch.classes.load_library = seal(torch.classes.load_library,
+                                          refuse_native("torch.classes.load_library"))
+    except Exception:  # noqa: BLE001 - an older torch without these
+        pass
+    # cpp_extension compiles (a process: refused) and loads through torch.ops.load_library
+    # (sealed above); its own entry points are sealed too when something already imported it.
+    cpp_extension = sys.modules.get("torch.utils.cpp_extension")
+    for name in ("load", "load_inline"):
+        if cpp_extension is not None and hasattr(cpp_extension, name):
+            setattr(cpp_extension, name, seal(getattr(cpp_extension, name),
+                                              refuse_native(f"torch.utils.cpp_extension.{name}")))
 
     def frame_hook_gate(args, kwargs):
         # Dynamo's own "disable" contexts pass None or False; a callable receives every frame

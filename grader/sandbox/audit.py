@@ -47,6 +47,7 @@ class Sandbox:
         self.preloaded = frozenset(sys.modules)
         self.allow_compilers = bool(config.get("allow_compilers"))
         self.denials: list[str] = []          # what was refused (for the report)
+        self.native: list[str] = []           # attempts to load or run native code (zeroing)
         self.snapshot: Snapshot | None = None
         self._finalize_call = None
         import importlib.machinery as machinery
@@ -60,6 +61,11 @@ class Sandbox:
         """What was refused since the last call (for the report as sandbox-denied flags; the
         parent drops repeats)."""
         taken, self.denials[:] = list(self.denials), []
+        return taken
+
+    def take_native(self) -> list[str]:
+        """Attempts to load or run native code since the last call (native-code flags)."""
+        taken, self.native[:] = list(self.native), []
         return taken
 
     # ------------------------------------------------------------------ who is running
@@ -201,10 +207,11 @@ class Sandbox:
         finally:
             self._busy.discard(ident)
         if refusal:
-            if len(self.denials) < 50:
+            found = self.native if event in CTYPES_EVENTS else self.denials
+            if len(found) < 50:
                 where = self._candidate_line(self._getframe(1))
                 if where:                           # only what candidate code asked for
-                    self.denials.append(f"{refusal} ({where})")
+                    found.append(f"{refusal} ({where})")
             if event == "import":
                 raise ImportError(f"torchdrill: {refusal}")
             raise PermissionError(f"torchdrill: {refusal} while grading")
