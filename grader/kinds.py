@@ -36,7 +36,9 @@ class Status:
 class Flag:
     """Kinds of flag on an exercise. Which of them zero it is engine.scoring's rule."""
     FORBIDDEN_API = "forbidden-api"          # a forbidden function was called (runtime guard) or named
-    GRADER_IMPORT = "grader-import"          # candidate code reached for the grader or the answers
+    GRADER_IMPORT = "grader-import"          # candidate code imported the grader or the answers (run time)
+    FORBIDDEN_MENTION = "forbidden-mention"  # the static pass saw a forbidden name; nothing ran it
+    GRADER_MENTION = "grader-mention"        # the static pass saw the grader or answers named
     RESULT_FORGERY = "result-forgery"        # unauthenticated or duplicate lines on the channel
     TAMPERING = "tampering"                  # candidate code changed what the checks rely on
     NATIVE_CODE = "native-code"              # candidate code tried to load or run native code
@@ -58,7 +60,8 @@ class Flag:
     GRADER_ERROR = "grader-error"
     REJECTED = "rejected-submission"
     # Flags whose detail is about the candidate's own code or process, safe to show a candidate.
-    CANDIDATE_DETAIL = frozenset({FORBIDDEN_API, GRADER_IMPORT, FILE_ACCESS, NETWORK, SUBPROCESS,
+    CANDIDATE_DETAIL = frozenset({FORBIDDEN_API, GRADER_IMPORT, FORBIDDEN_MENTION, GRADER_MENTION,
+                                  FILE_ACCESS, NETWORK, SUBPROCESS,
                                   DYNAMIC_CODE, INTROSPECTION, SKIPPED, CRASH, RESULT_FORGERY,
                                   REJECTED})
 

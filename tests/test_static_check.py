@@ -33,17 +33,17 @@ def kinds(source: str, forbidden=FORBIDDEN) -> dict[str, list[str]]:
 ])
 def test_forbidden_api_however_spelled(source, line):
     found = kinds(source)
-    assert "forbidden-api" in found, found
-    assert any(d.endswith(f"at conv.py:{line}") for d in found["forbidden-api"]), found
+    assert "forbidden-mention" in found, found
+    assert any(d.endswith(f"at conv.py:{line}") for d in found["forbidden-mention"]), found
 
 
 def test_a_string_naming_the_api_counts_only_when_looked_up():
     stub = kinds("def conv2d(x, w):\n    raise NotImplementedError('conv2d')\n")
     assert stub == {}, stub                           # the stub's own message
     found = kinds("import torch\nf = torch.__dict__['conv' + '2d']")
-    assert found["forbidden-api"] == ["'conv2d' looked up dynamically at conv.py:2"]
+    assert found["forbidden-mention"] == ["'conv2d' looked up dynamically at conv.py:2"]
     found = kinds("import operator, torch\nf = operator.attrgetter('conv2d')(torch)")
-    assert "forbidden-api" in found
+    assert "forbidden-mention" in found
 
 
 @pytest.mark.parametrize("source", [
@@ -58,7 +58,7 @@ def test_a_string_naming_the_api_counts_only_when_looked_up():
     "import sys\nh = sys.modules['test_hidden']",
 ])
 def test_importing_the_grader_or_the_answers(source):
-    assert "grader-import" in kinds(source), kinds(source)
+    assert "grader-mention" in kinds(source), kinds(source)
 
 
 @pytest.mark.parametrize("source, kind", [
@@ -132,7 +132,7 @@ def test_unparsable_source_is_left_to_the_checks():
 def test_flags_per_kind_are_capped():
     source = "import torch.nn.functional as F\n" + "".join(
         f"y{i} = F.conv2d(x, w)\n" for i in range(3 * MAX_FLAGS_PER_KIND))
-    assert len(kinds(source)["forbidden-api"]) == MAX_FLAGS_PER_KIND
+    assert len(kinds(source)["forbidden-mention"]) == MAX_FLAGS_PER_KIND
 
 
 def test_scan_folder_reads_only_the_graded_files(tmp_path):
@@ -142,5 +142,5 @@ def test_scan_folder_reads_only_the_graded_files(tmp_path):
     (tmp_path / "conv.py").write_text("import torch\ny = torch.conv2d(x, w)\n")
     (tmp_path / "helper.py").write_text("import grader\n")      # never run, never scanned
     flags = scan_folder(Exercise, tmp_path)
-    assert [f["kind"] for f in flags] == ["forbidden-api"]
+    assert [f["kind"] for f in flags] == ["forbidden-mention"]
     assert flags[0]["detail"] == "torch.conv2d at conv.py:2"

@@ -1,15 +1,16 @@
 """Static pass over candidate files (Python `ast`, nothing is executed).
 
-Flags, each with file:line (shown in the JSON and the HTML report):
-- forbidden-api: a name from the exercise's `forbidden` list, resolved through import aliases
+Flags, each with file:line (shown in the JSON and both views of the report). None of them
+zeroes an exercise: zero on evidence, flag on mention. The runtime guard (forbidden-api) and the
+sandbox (grader-import, native-code) zero an exercise when the call or the import actually ran;
+a mention the run never reached (a fallback, dead code) costs nothing.
+- forbidden-mention: a name from the exercise's `forbidden` list, resolved through import aliases
   (`import torch.nn.functional as F; F.conv2d` is torch.nn.functional.conv2d), plain assignments
   (`G = F; G.conv2d`), `getattr(F, "conv2d")`, `importlib.import_module("torch.nn.functional")`
   and strings built from constants (`"conv" + "2d"`) when they are looked up (getattr,
   attrgetter, import_module, `module.__dict__[...]`); a plain message string is not flagged.
-  Zeroes the exercise.
-- grader-import: importing `grader`, `solutions` or the hidden checks' module (`test_hidden`),
+- grader-mention: importing `grader`, `solutions` or the hidden checks' module (`test_hidden`),
   also by a string (`importlib.import_module("grader.harness")`, `sys.modules["grader..."]`).
-  Zeroes the exercise.
 - shown to the interviewer, not scored (the runtime sandbox refuses or detects what matters):
   file-access, network, subprocess, threads, dynamic-code (exec, eval, getattr, importlib),
   introspection (frames, gc, ctypes, sys.modules), monkeypatch
@@ -203,9 +204,9 @@ def scan_source(source: str, filename: str, forbidden: tuple[str, ...]) -> list[
         """`imported`: the name is a module path (an import, or an attribute chain rooted at
         an imported name); bare local names only meet the general rules for builtins."""
         if imported and any(_matches(name, r) for r in name_rules):
-            add(Flag.FORBIDDEN_API, name, line)
+            add(Flag.FORBIDDEN_MENTION, name, line)
         if imported and name.split(".")[0] in ZEROING_IMPORTS:
-            add(Flag.GRADER_IMPORT, f"use of {name.split('.')[0]} ({name})", line)
+            add(Flag.GRADER_MENTION, f"use of {name.split('.')[0]} ({name})", line)
         for kind, rules in GENERAL_RULES.items():
             if any(_matches(name, r) for r in rules) and (imported or "." not in name):
                 add(kind, name, line)
@@ -233,7 +234,7 @@ def scan_source(source: str, filename: str, forbidden: tuple[str, ...]) -> list[
                     check_name(dotted, line, imported=imported)
             if isinstance(node, ast.Attribute):
                 if node.attr in attr_rules:
-                    add(Flag.FORBIDDEN_API, f".{node.attr}", line)
+                    add(Flag.FORBIDDEN_MENTION, f".{node.attr}", line)
                 if node.attr in EVASIVE_ATTRS:
                     add(Flag.GUARD_EVASION, f".{node.attr}", line)
             if _is_getattr(node) or _is_import_module(node):
@@ -242,7 +243,7 @@ def scan_source(source: str, filename: str, forbidden: tuple[str, ...]) -> list[
             key = _const_str(node.slice)
             if key and key.split(".")[0] in ZEROING_IMPORTS and \
                     _dotted(node.value, aliases) == "sys.modules":
-                add(Flag.GRADER_IMPORT, f"sys.modules[{key!r}]", line)
+                add(Flag.GRADER_MENTION, f"sys.modules[{key!r}]", line)
         # a name in a string reaches an API the dotted-name rules cannot see:
         # operator.attrgetter("conv2d"), torch.__dict__["conv" + "2d"]; a plain message string
         # (the stub's NotImplementedError("conv2d")) is not flagged
@@ -255,7 +256,7 @@ def scan_source(source: str, filename: str, forbidden: tuple[str, ...]) -> list[
         for arg in lookups:
             text = _const_str(arg)
             if text and any(text == r.rsplit(".", 1)[-1] or _matches(r, text) for r in name_rules):
-                add(Flag.FORBIDDEN_API, f"{text!r} looked up dynamically", line)
+                add(Flag.FORBIDDEN_MENTION, f"{text!r} looked up dynamically", line)
             if text and (text.split(".")[0] in ZEROING_IMPORTS and text != "grader"
                          or text.startswith("grader.")):
                 add(Flag.INTROSPECTION, f"string {text!r} names the grader or the answers", line)

@@ -48,6 +48,7 @@ class Sandbox:
         self.allow_compilers = bool(config.get("allow_compilers"))
         self.denials: list[str] = []          # what was refused (for the report)
         self.native: list[str] = []           # attempts to load or run native code (zeroing)
+        self.grader_imports: list[str] = []   # imports of the grader or the answers (zeroing)
         self.snapshot: Snapshot | None = None
         self._finalize_call = None
         import importlib.machinery as machinery
@@ -61,6 +62,11 @@ class Sandbox:
         """What was refused since the last call (for the report as sandbox-denied flags; the
         parent drops repeats)."""
         taken, self.denials[:] = list(self.denials), []
+        return taken
+
+    def take_grader_imports(self) -> list[str]:
+        """Imports of the grader, the solutions or the hidden checks that candidate code ran."""
+        taken, self.grader_imports[:] = list(self.grader_imports), []
         return taken
 
     def take_native(self) -> list[str]:
@@ -207,7 +213,8 @@ class Sandbox:
         finally:
             self._busy.discard(ident)
         if refusal:
-            found = self.native if event in CTYPES_EVENTS else self.denials
+            found = (self.native if event in CTYPES_EVENTS else self.grader_imports
+                     if event == "import" and refusal.startswith("importing ") else self.denials)
             if len(found) < 50:
                 where = self._candidate_line(self._getframe(1))
                 if where:                           # only what candidate code asked for
