@@ -169,7 +169,8 @@ def test_only_the_namespace_processes_are_visible(tree):
         sleeper.wait()
         return res
     res = walled(spec_for(tree), body, os.getpid())
-    assert res["pid"] == 1 and res["procs"] == [1, res["sleeper"]] and res["kill"] == errno.ESRCH
+    # the job is pid 2: pid 1 is the walls' own init, which only reaps
+    assert res["pid"] == 2 and res["procs"] == [1, 2, res["sleeper"]] and res["kill"] == errno.ESRCH
 
 
 def test_every_namespace_is_new(tree):
@@ -204,6 +205,18 @@ def test_exit_code_and_fatal_signals_propagate(tree):
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSEGV
 
 
+def test_a_signal_the_job_sends_itself_acts_as_anywhere(tree):
+    """pid 1 ignores signals left at their default action; the job is not pid 1, so a self-sent
+    SIGSEGV (faulthandler._sigsegv raises it) ends it, and the supervisor dies of it too."""
+    def crash():
+        import faulthandler
+        faulthandler.disable()
+        faulthandler._sigsegv()
+        os._exit(0)                                 # reached only if the signal was ignored
+    _, status = collect(*spawn(spec_for(tree), crash), report=False)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSEGV
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killing_the_supervisor_kills_the_whole_namespace(tree, sig):
     ready_r, ready_w = os.pipe()
@@ -218,7 +231,9 @@ def test_killing_the_supervisor_kills_the_whole_namespace(tree, sig):
     os.close(ready_r)
     pid1 = children(pid)
     assert len(pid1) == 1
-    sleeper = children(pid1[0])
+    job = children(pid1[0])
+    assert len(job) == 1
+    sleeper = children(job[0])
     assert len(sleeper) == 1
     os.kill(pid, sig)
     status = os.waitpid(pid, 0)[1]
@@ -320,7 +335,7 @@ def test_unprivileged_caller_gets_a_user_namespace(tree):
         pytest.skip(f"no unprivileged user namespaces here: {out['wall_error']}")
     res = out["ok"]
     assert res["Uid"].split()[0] == "65534" and res["CapEff"] == res["CapBnd"] == "0000000000000000"
-    assert res["secret"] == errno.ENOENT and res["pkg"] == "VALUE = 'pkg'\n" and res["pid"] == 1
+    assert res["secret"] == errno.ENOENT and res["pkg"] == "VALUE = 'pkg'\n" and res["pid"] == 2
     assert res["mount"] == errno.EPERM and res["hidden"] == []
     assert open(f"{ws}/out.txt").read() == "nobody"
 
@@ -428,7 +443,7 @@ def test_popen_launcher_runs_a_command_inside(tree):
     print(f"\n[walls] Popen launcher + python -I -c: {1e3 * (time.perf_counter() - t0):.0f} ms")
     assert proc.returncode == 5, proc.stderr
     res = json.loads(proc.stdout)
-    assert res == {"pid": 1, "cwd": tree["ws"], "hidden": ["test_hidden.py"], "secret": errno.ENOENT,
+    assert res == {"pid": 2, "cwd": tree["ws"], "hidden": ["test_hidden.py"], "secret": errno.ENOENT,
                    "after": []}
 
 

@@ -1,6 +1,6 @@
 """Comparing a candidate's tensor with PyTorch's: dtype-appropriate tolerances, and a mismatch
-told in numbers the candidate can act on (how many elements, the worst one and its index, the
-error and the tolerance)."""
+told in numbers the candidate can act on (the worst element, its index, absolute and relative
+error, the tolerance, with enough digits to see the difference)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,16 @@ def tolerances(dtype: torch.dtype, reduction: int = 1) -> tuple[float, float]:
     return rtol, atol
 
 
+def distinct(got: float, want: float) -> tuple[str, str]:
+    """The two numbers with the fewest significant digits (at least 6) that tell them apart:
+    "got 11.31012, expected 11.31008", never "got 11.3101, expected 11.3101"."""
+    for digits in range(6, 18):
+        a, b = f"{got:.{digits}g}", f"{want:.{digits}g}"
+        if a != b:
+            return a, b
+    return f"{got!r}", f"{want!r}"
+
+
 def mismatch(actual, expected: torch.Tensor, *, prefix: str, rtol: float | None = None,
              atol: float | None = None, reduction: int = 1, expected_from: str = "PyTorch") -> str:
     """'' when `actual` matches `expected` (type, shape, dtype, device, values), else the message."""
@@ -75,9 +85,12 @@ def mismatch(actual, expected: torch.Tensor, *, prefix: str, rtol: float | None 
         index = _unravel(idx, tuple(a.shape))
         got, want = a.reshape(-1)[idx].item(), e.reshape(-1)[idx].item()
         worst = float(diff.reshape(-1)[idx])
+    shown_got, shown_want = distinct(got, want)
+    relative = worst / abs(want) if want and math.isfinite(worst) else math.inf
     return (f"{prefix} that differs from {expected_from} at {bad} of {a.numel()} elements; "
-            f"worst at index {list(index)}: got {got:.6g}, expected {want:.6g} "
-            f"(max abs error {worst:.3g}, tolerance rtol={rtol:.2g}, atol={atol:.2g})")
+            f"worst at index {list(index)}: got {shown_got}, expected {shown_want} "
+            f"(abs error {worst:.3g}, rel error {relative:.3g}; "
+            f"tolerance rtol={rtol:.2g}, atol={atol:.2g})")
 
 
 def _unravel(flat: int, shape: tuple) -> tuple:

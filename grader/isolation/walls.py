@@ -200,11 +200,40 @@ def enter(spec: WallSpec) -> None:
         _install_seccomp()
         step = f"chdir {spec.cwd}"
         os.chdir(spec.cwd)
+        step = "init"
+        job = os.fork()                             # pid 1 ignores signals left at their default
+        if job:                                     # action (a self-sent SIGSEGV, SIGXCPU, SIGXFSZ):
+            _init(job, theirs)                      # the job runs as pid 2, pid 1 only reaps
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)    # pid 1's end is the namespace's end
         _channel = theirs
     except WallError:
         raise
     except OSError as exc:
         raise WallError(exc.errno or EPERM, f"{step}: {exc.strerror or exc}") from None
+
+
+def _init(job: int, line: socket.socket) -> None:
+    """pid 1 of the namespace: reaps every process (orphans come to it) until the job ends, then
+    tells the supervisor how it ended ("signal N": pid 1 cannot die of a signal it sends
+    itself) and exits, which ends the namespace."""
+    try:
+        status = 0
+        while True:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            if pid == job:
+                break
+        if os.WIFSIGNALED(status):
+            try:
+                line.sendall(b"signal %d" % os.WTERMSIG(status))
+            except OSError:
+                pass
+            os._exit(128 + os.WTERMSIG(status))
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+    except BaseException:  # noqa: BLE001 - pid 1 never returns into the job's code
+        os._exit(70)
 
 
 def _supervise(pid: int, line: socket.socket, hidden: list[str]) -> None:
@@ -219,21 +248,28 @@ def _supervise(pid: int, line: socket.socket, hidden: list[str]) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                     signal.SIGUSR2, signal.SIGALRM, signal.SIGXCPU):
             signal.signal(sig, forward)
-        watch = [pidfd, line]
-        while pidfd not in select.select(watch, [], [])[0]:
+        watch, reported = [pidfd, line], []
+
+        def read_line() -> bool:
             try:
                 msg = line.recv(64)
-                if b"drop" in msg:
-                    line.sendall(_drop(hidden))
-                    hidden = []                     # once; later requests change nothing
-                elif not msg:
-                    watch = [pidfd]
-            except OSError:
+            except (OSError, BlockingIOError):
+                return False
+            if msg.startswith(b"signal "):            # from pid 1: how the job ended
+                reported.append(int(msg.split()[1]))
+            elif b"drop" in msg:
+                line.sendall(_drop(hidden))
+                hidden.clear()                          # once; later requests change nothing
+            return bool(msg)
+        while pidfd not in select.select(watch, [], [])[0]:
+            if not read_line():
                 watch = [pidfd]
+        if line in watch and select.select([line], [], [], 0)[0]:
+            read_line()                                 # pid 1's last word, sent just before it ended
         status = os.waitpid(pid, 0)[1]
-        if not got and os.WIFEXITED(status):
+        if not got and not reported and os.WIFEXITED(status):
             os._exit(os.WEXITSTATUS(status))
-        sig = got[0] if got else os.WTERMSIG(status)
+        sig = got[0] if got else reported[0] if reported else os.WTERMSIG(status)
         import resource
         resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
         signal.signal(sig, signal.SIG_DFL)
