@@ -130,7 +130,7 @@ def test_worker_killed_mid_batch(loopback_cluster, tmp_path):
         assert load_result(out / f"{row['candidate']}.json")["score"] == expected[row["candidate"]]
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([f"{n}.json" for n in expected] + [f"{n}.html" for n in expected]
-                           + ["leaderboard.csv", "leaderboard.html"])
+                           + ["leaderboard.csv", "leaderboard.html", "similarity.csv", "similarity.html"])
 
 
 def _busy_worker(client, timeout: float) -> str:

@@ -1,8 +1,11 @@
-"""Many candidates: intake, grade each (one result and report per candidate), leaderboard."""
+"""Many candidates: intake, grade each (one result and report per candidate), similarity, leaderboard."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -17,7 +20,11 @@ from grader.batch.leaderboard import exercise_columns, prepare_out_dir, write_le
 from grader.errors import InputError
 from grader.kinds import Flag, Status
 
-__all__ = ["Rejected", "grade_one", "ignored_entries", "prepare_out_dir", "run_batch", "summary_row"]
+__all__ = ["Rejected", "grade_one", "ignored_entries", "prepare_out_dir", "run_batch", "summary_row",
+           "write_similarity"]
+
+# OUT/similarity.html and .csv: a candidate called "similarity" becomes similarity-2, so that
+_log = logging.getLogger("grader.batch")
 
 
 # ----------------------------------------------------------------------------- one candidate
@@ -139,8 +146,54 @@ def run_batch(subs_dir: Path, out_dir: Path, options: dict, jobs: int,
     started = _dt.datetime.now(_dt.timezone.utc)
     rows = EXECUTORS[executor](grade_one, tasks, jobs, on_done, starting, **(executor_options or {}))
     rows = sort_rows(rows)
-    write_leaderboard(rows, exercises, out_dir, options, started)
+    similarity = write_similarity(rows, out_dir, options)
+    for row in rows:
+        row["similar_to"] = (similarity or {}).get("similar", {}).get(row["candidate"], [])
+    # the leaderboard's "similar to" column: the threshold, or False (failed, see the warning)
+    write_leaderboard(rows, exercises, out_dir,
+                      dict(options, similarity=similarity["threshold"] if similarity else False),
+                      started)
     return rows
+
+
+# ----------------------------------------------------------------------------- similarity
+
+def write_similarity(rows: list[dict], out_dir: Path, options: dict) -> dict | None:
+    """OUT/similarity.csv and OUT/similarity.html from the graded candidates' result JSON
+    (their "sources"; rows without a JSON, the grader's failures, are left out); returns
+    {"threshold": t, "similar": candidate -> the others of a pair scoring t or more}.
+    Evidence for a person to look at, not a verdict. Never raises: on a failure it warns in
+    one line, removes an earlier run's pages (they would describe another batch) and returns
+    None; the leaderboard is written all the same."""
+    out_dir = Path(out_dir)
+    try:
+        from grader.batch import similarity as sim
+        from grader.catalogue import load_catalogue, select
+        from grader.files import write_atomic
+        from grader.report.similarity_view import render_similarity_html
+        results = {}
+        for row in rows:
+            try:
+                if row.get("json"):
+                    results[row["candidate"]] = json.loads((out_dir / row["json"]).read_text("utf-8"))
+            except (OSError, ValueError):
+                continue              # gone or damaged since it was written: nothing to compare
+        stubs = {ex.slug: sim.concat_sources({f: (ex.path / f).read_text("utf-8", "replace")
+                                              for f in ex.files if (ex.path / f).is_file()})
+                 for ex in select(load_catalogue(), options.get("slugs") or [])}
+        submissions = sim.submissions_from_results(results)
+        pairs = sim.similarity_report(submissions, results, stubs, sim.THRESHOLD)
+        write_atomic(out_dir / "similarity.csv", sim.to_csv(pairs))
+        write_atomic(out_dir / "similarity.html",
+                     render_similarity_html(pairs, submissions, sim.THRESHOLD))
+        return {"threshold": sim.THRESHOLD, "similar": sim.similar_to(pairs, sim.THRESHOLD)}
+    except Exception as exc:  # noqa: BLE001 - a similarity failure must not lose the leaderboard
+        for stale in ("similarity.csv", "similarity.html"):
+            with contextlib.suppress(OSError):
+                (out_dir / stale).unlink(missing_ok=True)
+        _log.warning("torchdrill: warning: similarity report skipped (%s: %s); the leaderboard "
+                     "is written without it", type(exc).__name__, str(exc)[:200])
+        return None
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:

@@ -14,7 +14,7 @@ MAX_MEMBERS = 20_000                   # entries in a zip
 MAX_DECLARED_BYTES = 2 * 1024 ** 3     # sum of the sizes a zip declares (reject bombs early)
 MAX_FILE_BYTES = 2 * 1024 * 1024       # one graded file (a .py file); read with a hard cap
 MAX_WRAPPER_DEPTH = 3                  # alice.zip -> alice/exercises/conv2d/conv2d.py
-RESERVED_NAMES = {"leaderboard"}
+RESERVED_NAMES = {"leaderboard", "similarity"}   # the batch's own pages in OUT/
 IGNORED_DIRS = {"__MACOSX"}
 
 

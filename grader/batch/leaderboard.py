@@ -32,7 +32,8 @@ def to_csv(rows: list[dict], exercises: list[dict]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["rank", "candidate", "status", "score", "max_score", "percent",
                      *[ex["slug"] for ex in exercises], "flags", "zeroing_flags",
-                     "speedup_geomean", "timed_cases", "duration_s", "report", "error"])
+                     "speedup_geomean", "timed_cases", "duration_s", "report", "error",
+                     "similar_to"])
     for row in view["rows"]:
         cells = [(row["exercises"].get(ex["slug"]) or {}).get("score", "") for ex in exercises]
         writer.writerow([row["rank"], _csv_safe(row["candidate"]), row["status"],
@@ -41,7 +42,8 @@ def to_csv(rows: list[dict], exercises: list[dict]) -> str:
                          row["zeroing_flags"],
                          "" if row["speedup"] is None else f'{row["speedup"]:.3f}',
                          row["timed_cases"], f'{row["duration_s"]:.1f}', row["html"] or "",
-                         _csv_safe(row["error"])])
+                         _csv_safe(row["error"]),
+                         _csv_safe("; ".join(row.get("similar_to") or ()))])
     return buf.getvalue()
 
 
@@ -57,7 +59,9 @@ def write_leaderboard(rows: list[dict], exercises: list[dict], out_dir: Path, op
             "candidates": len(rows), "device": options.get("device", "cpu"),
             "timing": bool(options.get("timing", True)),
             "graded": sum(r["status"] == Status.GRADED for r in rows),
-            "problems": sum(r["status"] != Status.GRADED for r in rows)}
+            "problems": sum(r["status"] != Status.GRADED for r in rows),
+            # the threshold of similarity.html; False: it failed; absent: not run
+            **({"similarity": options["similarity"]} if "similarity" in options else {})}
     write_atomic(out_dir / "leaderboard.csv", to_csv(rows, exercises))
     write_atomic(out_dir / "leaderboard.html", render_leaderboard(rows, exercises, meta))
 

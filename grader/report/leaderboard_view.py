@@ -25,8 +25,41 @@ def script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
 
 
+SIMILAR_SHOWN = 3          # names in a "similar to" cell; the rest are "and N more"
+
+
+def similarity_column(meta: dict) -> dict | None:
+    """The "similar to" column's heading, or None when the batch ran no similarity report
+    (meta["similarity"]: its threshold, or False when it failed)."""
+    if "similarity" not in meta:
+        return None
+    threshold = meta["similarity"]
+    if threshold is False or threshold is None:
+        return {"ok": False, "tip": "The similarity report failed for this batch (see the "
+                                    "warning grade-many printed); no pairs were compared."}
+    return {"ok": True, "tip": (
+        f"Candidates with a pair score of {threshold:.2f} or more on some exercise: long runs "
+        "of the same code once renaming, comments and layout are set aside, or the same wrong "
+        "values in failed checks. Evidence for a person to look at, not a verdict: "
+        "short exercises and the obvious solution make honest candidates look alike. "
+        "similarity.html shows each pair side by side.")}
+
+
+def similar_cell(names: list[str] | None, column: dict | None) -> dict:
+    """Text of one row's "similar to" cell: the first SIMILAR_SHOWN names, "and N more"."""
+    names = list(names or ())
+    if column is None or not column["ok"]:
+        return {"names": [], "more": 0, "count": 0, "tip": "not compared"}
+    shown = names[:SIMILAR_SHOWN]
+    tip = ("similar to " + ", ".join(names) + ": evidence to look at, not a verdict"
+           if names else "no pair at or above the threshold")
+    return {"names": shown, "more": len(names) - len(shown), "count": len(names), "tip": tip}
+
+
 def leaderboard_view(rows: list[dict], exercises: list[dict], meta: dict) -> dict:
-    """rows: batch.grade_one summaries; exercises: [{"slug", "title", "max_score"}]."""
+    """rows: batch.grade_one summaries (with "similar_to" once the batch compared them);
+    exercises: [{"slug", "title", "max_score"}]."""
+    similarity = similarity_column(meta)
     shown = []
     for row in rows:
         rank = 1 + sum(other.get("pct", 0) > row.get("pct", 0) for other in rows)
@@ -47,8 +80,9 @@ def leaderboard_view(rows: list[dict], exercises: list[dict], meta: dict) -> dic
             cells.append({"slug": ex["slug"], "text": points(cell["score"]), "sort": round(share, 3),
                           "pct": share, "status": status, "tip": tip, "zeroed": bool(cell.get("zeroed"))})
         shown.append({**row, "rank": rank, "cells": cells, "score_text": points(row["score"]),
-                      "max_text": points(row["max_score"])})
+                      "max_text": points(row["max_score"]),
+                      "similar": similar_cell(row.get("similar_to"), similarity)})
     columns = [dict(ex, label=Markup(escape(ex["slug"]).replace("-", "-<wbr>")))
                for ex in exercises]
-    return {"rows": shown, "exercises": columns, "meta": meta,
+    return {"rows": shown, "exercises": columns, "meta": meta, "similarity": similarity,
             "script": Markup(sort_script()), "script_hash": script_hash(sort_script())}
