@@ -97,6 +97,11 @@ class Exercise:
         wrong = self.solution_dir / "wrong"
         return sorted(p for p in wrong.glob("*.py")) if wrong.is_dir() else []
 
+    def partials(self) -> list[Path]:
+        """Correct implementations lacking one feature (solutions/<slug>/partial/)."""
+        partial = self.solution_dir / "partial"
+        return sorted(partial.glob("*.py")) if partial.is_dir() else []
+
     def alternatives(self) -> list[Path]:
         alt = self.solution_dir / "alt"
         return sorted(p for p in alt.glob("*.py")) if alt.is_dir() else []

@@ -36,6 +36,20 @@ def caught_by(variant: Path) -> list[str]:
     return CHECK_NAME.findall(match["text"]) if match else []
 
 
+ALLOWED_TO_FAIL = re.compile(r"Allowed to fail:(?P<text>.*?)(?:\n\s*\n|$)", re.DOTALL)
+
+
+def allowed_to_fail(variant: Path) -> list[str]:
+    """The checks a partial implementation's docstring allows to fail ("Missing: groups.
+    Allowed to fail: test_groups, test_depthwise")."""
+    try:
+        doc = ast.get_docstring(ast.parse(variant.read_text(encoding="utf-8"))) or ""
+    except (SyntaxError, UnicodeDecodeError, OSError):
+        return []
+    match = ALLOWED_TO_FAIL.search(doc)
+    return CHECK_NAME.findall(match["text"]) if match else []
+
+
 def matches(named: str, check_id: str) -> bool:
     """Whether a name from a docstring ("test_groups", "test_random_*", "test_x[case]") names
     the check with this id ("test_hidden.py::test_random_groups[case]")."""
@@ -68,6 +82,10 @@ def exercise_problems(ex: Exercise) -> list[str]:
     if not ex.wrong_variants():
         problems.append(f"{ex.slug}: no known-wrong variants in {ex.solution_dir / 'wrong'}")
     known = [c["id"] for c in expected_checks(ex)]
+    for variant in ex.partials():
+        if not allowed_to_fail(variant):
+            problems.append(f"{ex.slug}: {variant} does not say which checks may fail: add "
+                            "'Missing: <feature>. Allowed to fail: test_a, test_b' to its docstring")
     for variant in ex.wrong_variants():
         named = caught_by(variant)
         if not named:

@@ -1,4 +1,4 @@
-"""Commands for the exercise author: validate."""
+"""Commands for the exercise author: validate (and its mutation testing, --mutants)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,25 @@ import click
 
 from grader.catalogue import load_catalogue, select
 from grader.cli import options as opt
+from grader.errors import InputError
 
 
 @click.command()
 @click.argument("slugs", nargs=-1)
 @opt.jobs
 @opt.isolation
-def validate(slugs, jobs, isolation):
+@click.option("--mutants", is_flag=True,
+              help="Mutation-test the hidden checks instead: every small mutant of the reference "
+                   "must lose points (docs/mutation.md); exit 1 under 95 %.")
+@click.option("--json", "json_path", default=None, help="With --mutants: write the report here.")
+@click.option("--limit", type=int, default=None,
+              help="With --mutants: grade at most N mutants per exercise, spread over the module.")
+def validate(slugs, jobs, isolation, mutants, json_path, limit):
     """Prove references earn full marks, stubs zero, wrong variants lose points."""
+    if mutants:
+        return _mutants(slugs, jobs, isolation, json_path, limit)
+    if json_path is not None or limit is not None:
+        raise InputError("--json and --limit go with --mutants")
     from grader.catalogue.lint import catalogue_problems
     from grader.engine import validate as v
     from grader.engine.grading import missing_requirements
@@ -42,4 +53,48 @@ def validate(slugs, jobs, isolation):
                f"{len(problems)} structural problem(s).")
     if bad or problems:
         click.echo("FAILED:\n" + "\n".join(f"  {o.case.label}: {o.detail}" for o in bad))
+        sys.exit(1)
+
+
+def _mutants(slugs, jobs, isolation, json_path, limit):
+    """`validate --mutants`: one line per exercise, then each survivor; progress on stderr."""
+    import json
+    from pathlib import Path
+
+    from grader.engine import mutation
+    from grader.engine.grading import missing_requirements
+    from grader.files import write_atomic
+    if limit is not None and limit < 1:
+        raise InputError("--limit must be at least 1")
+    exercises = select(load_catalogue(), slugs)
+    for ex in exercises:   # a malformed marks file is bad input: say so before minutes of grading
+        mutation.equivalent_marks(ex)
+    mode = opt.resolve_isolation(isolation, "cpu")
+    jobs = opt.resolve_jobs(jobs)
+    reports = []
+    for ex in exercises:
+        lacking = missing_requirements(ex)
+        if lacking or not ex.hidden_tests.is_file():
+            # an exercise that cannot be graded here would "survive" every mutant
+            click.echo(f"- {ex.slug}: skipped, needs {', '.join(lacking) or 'hidden checks'}")
+            continue
+
+        def progress(done, total, result, slug=ex.slug):
+            if done % 10 == 0 or done == total:
+                click.echo(f"  {slug}: {done}/{total} mutants graded", err=True)
+
+        report = mutation.run_mutants(ex, jobs, limit=limit, progress=progress, isolation=mode)
+        reports.append(report)
+        click.echo(report.summary())
+        for r in report.survived:
+            why = f" (grader error: {r.error})" if r.error else ""
+            click.echo(f"  survived {r.id}: {r.description}{why}")
+        for s in report.stale:
+            click.echo(f"  stale equivalent mark {s['id']}: the generator no longer makes it; "
+                       f"remove it from solutions/{ex.slug}/{mutation.EQUIVALENT_FILE}")
+    if json_path:
+        write_atomic(Path(json_path), json.dumps(mutation.reports_json(reports), indent=2) + "\n")
+    low = [r.slug for r in reports if not r.passed]
+    if low:
+        click.echo(f"under the {mutation.TARGET:.0%} target: {', '.join(low)}")
         sys.exit(1)

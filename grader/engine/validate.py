@@ -3,7 +3,9 @@
 For every exercise: exercise.toml is valid (loading the catalogue proved it); the reference
 solution earns full correctness marks; the untouched stub earns zero; every `wrong/*.py` loses
 points, failing the checks its docstring names ("Caught by: ..."); every `alt/*.py` earns full
-marks; the public tests pass on the reference; and the layout rules of catalogue/lint.py hold.
+marks under ALT_SEEDS different secret seeds; every `partial/*.py` (a correct implementation
+lacking one feature) fails only checks its docstring allows ("Allowed to fail: ..."), and at
+least one; the public tests pass on the reference; and the layout rules of catalogue/lint.py hold.
 Timing is off here: speed points depend on the machine, correctness must not.
 """
 
@@ -18,21 +20,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.catalogue import Exercise
-from grader.catalogue.lint import caught_by, exercise_problems, matches
+from grader.catalogue.lint import allowed_to_fail, caught_by, exercise_problems, matches
 from grader.engine.grading import GradeOptions, grade_exercise, missing_requirements
 from grader.kinds import Outcome as CheckOutcome
 from grader.kinds import Status
 
 
+ALT_SEEDS = 2          # a correct solution written another way must pass whatever the seed
+
+
 @dataclass(frozen=True)
 class Case:
     exercise: Exercise
-    kind: str          # reference | stub | wrong | alt | public
+    kind: str          # reference | stub | wrong | alt | partial | public
     source: Path       # the module file to grade (or the reference for public)
+    run: int = 1       # alternatives run several times: each run draws its own secret seed
 
     @property
     def label(self) -> str:
-        return f"{self.exercise.slug}: {self.kind} {self.source.name}"
+        again = f" (seed {self.run})" if self.run > 1 else ""
+        return f"{self.exercise.slug}: {self.kind} {self.source.name}{again}"
 
 
 @dataclass
@@ -47,7 +54,8 @@ def cases_for(ex: Exercise) -> list[Case]:
     cases = [Case(ex, "reference", ex.solution_dir / module), Case(ex, "stub", ex.path / module),
              Case(ex, "public", ex.solution_dir / module)]
     cases += [Case(ex, "wrong", p) for p in ex.wrong_variants()]
-    cases += [Case(ex, "alt", p) for p in ex.alternatives()]
+    cases += [Case(ex, "alt", p, run) for p in ex.alternatives() for run in range(1, ALT_SEEDS + 1)]
+    cases += [Case(ex, "partial", p) for p in ex.partials()]
     return cases
 
 
@@ -72,6 +80,14 @@ def run_case(case: Case, options: GradeOptions) -> Outcome:
         ok = score == max_score and not failed and result["status"] == Status.GRADED
         detail = summary if ok else summary + "; " + "; ".join(
             f"{c['name']}: {c['outcome']}: {c['message'][:300]}" for c in failed[:3])
+    elif case.kind == "partial":
+        allowed = allowed_to_fail(case.source)
+        unfair = [c for c in failed if not any(matches(n, c["id"]) for n in allowed)]
+        ok = bool(failed) and not unfair and result["status"] == Status.GRADED
+        detail = f"{summary}, failed: {', '.join(c['id'].split('::')[-1] for c in failed[:6]) or 'nothing'}"
+        if unfair:
+            detail += "; not allowed to fail: " + "; ".join(
+                f"{c['id'].split('::')[-1]}: {c['message'][:200]}" for c in unfair[:3])
     elif case.kind == "stub":
         ok = score == 0
         detail = summary if ok else summary + "; stub passes: " + ", ".join(
