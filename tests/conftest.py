@@ -39,6 +39,15 @@ def results_follow_the_schema(request):
             assert problem == "", f"{path.name} does not follow the result schema: {problem}"
 
 
+@pytest.fixture(autouse=True)
+def practice_home(tmp_path_factory, monkeypatch):
+    """Every test's practice history (grader/practice/history.py) lives in a fresh temporary
+    TORCHDRILL_HOME: no test reads or writes the real user data folder."""
+    home = tmp_path_factory.mktemp("torchdrill-home")
+    monkeypatch.setenv("TORCHDRILL_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def fixture_root(monkeypatch):
     monkeypatch.setenv("TORCHDRILL_ROOT", str(FIXTURE_ROOT))

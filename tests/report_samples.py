@@ -111,6 +111,12 @@ def sample_result() -> dict:
 
 HIDDEN_NAMES = [c["name"] for ex in _BASE["exercises"] for c in ex["checks"]
                 if not c["id"].startswith("timing::")]
+# The candidate view names each check (its docstring's first line) but never shows its id.
+HIDDEN_IDS = [c["id"] for ex in _BASE["exercises"] for c in ex["checks"]
+              if not c["id"].startswith("timing::")]
+# Checks of attempted exercises: a missing exercise collapses to one line in every report.
+ATTEMPTED_NAMES = [c["name"] for ex in _BASE["exercises"] if ex["status"] != "missing"
+                   for c in ex["checks"] if not c["id"].startswith("timing::")]
 
 
 SLUGS = [("conv-output-shape", "Output size of a 2-D convolution", 5.0),

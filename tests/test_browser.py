@@ -15,7 +15,7 @@ import pytest
 from grader.report import render_html
 
 from conftest import SUBS, invoke
-from report_samples import HIDDEN_NAMES, sample_result
+from report_samples import HIDDEN_IDS, sample_result
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -83,7 +83,8 @@ def test_interviewer_report_renders(tmp_path):
                     'id="flags-summary"', 'id="ex-conv2d"', 'id="environment"',
                     'id="src-conv2d-conv2d_py-11" class="marked"'):
         assert element in dom, element
-    assert dom.count('<section class="exercise card"') == 5
+    assert dom.count('<section class="exercise card"') == 4          # + amp-train-step: not attempted, one line
+    assert 'id="not-attempted"' in dom
     assert "<script" not in dom
 
 
@@ -93,8 +94,15 @@ def test_candidate_report_renders_without_hidden_names(tmp_path):
     dom, console, png = load(page.as_uri(), tmp_path / "candidate")
     assert console == []
     png_size(png)
-    assert 'id="summary"' in dom and "check 3" in dom
-    assert not [n for n in HIDDEN_NAMES if n in dom]
+    assert 'id="summary"' in dom and "padding same with even kernels" in dom
+    assert not [n for n in HIDDEN_IDS if n in dom]
+
+
+def test_progress_page_renders(tmp_path):
+    assert invoke("progress", "--html", tmp_path / "progress.html").exit_code == 0
+    dom, console, png = load((tmp_path / "progress.html").as_uri(), tmp_path / "progress")
+    assert console == [] and "torchdrill progress" in dom
+    png_size(png)
 
 
 def test_report_prints_to_pdf(tmp_path):

@@ -35,7 +35,8 @@ def test_schema_fields(fixture_root, tmp_path):
     result = grade_json(SUBS / "partial", tmp_path)
     assert set(result) == {"schema", "tool", "version", "created", "environment", "submission",
                            "audience", "score", "max_score", "exercises"}
-    assert set(result["environment"]) == {"python", "torch", "device", "device_name", "threads"}
+    assert set(result["environment"]) == {"python", "torch", "device", "device_name", "threads",
+                                          "isolation"}
     ex = result["exercises"][0]
     assert set(ex) - {"sources"} == {"slug", "title", "status", "score", "max_score", "duration_s", "checks",
                                      "timings", "flags", "zeroed", "zeroed_by"}

@@ -60,7 +60,8 @@ def _register() -> None:
     """One module per audience; each command is defined there and added to the one group."""
     from grader.cli import author, candidate, interviewer
     for command in (candidate.list_cmd, candidate.show, candidate.hint, candidate.start,
-                    candidate.check, candidate.watch, interviewer.grade, interviewer.report_cmd,
+                    candidate.check, candidate.watch, candidate.progress, candidate.next_cmd,
+                    interviewer.grade, interviewer.report_cmd,
                     interviewer.kit, interviewer.grade_many, author.validate):
         cli.add_command(command)
 

@@ -13,7 +13,9 @@ from grader.errors import InputError
 
 
 def _progress(ex, res, phase="checks"):
-    from grader.kinds import SPEED_CHECK
+    from grader.kinds import SPEED_CHECK, Status
+    if res["status"] == Status.MISSING:
+        return                  # not attempted: one line for all of them, after the grade
     label = "timed" if phase == "timed" else res["status"]
     speed = next((c for c in res["checks"] if c["id"] == SPEED_CHECK), None)
     note = f"  (speed: {speed['message']})" if phase == "timed" and speed else ""
@@ -37,10 +39,14 @@ def _progress(ex, res, phase="checks"):
               help="Leave the candidate's code out of the result (the interviewer's report shows it).")
 def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, audience,
           fail_under, jobs, isolation, no_sources):
-    """Grade a submission folder (one sub-folder per exercise)."""
+    """Grade a submission folder (one sub-folder per exercise; a work folder's manifest, when
+    it has one, names the exercises graded)."""
     from grader.engine import grading, sources
+    from grader.practice import workspace
     sub = opt.existing_dir(submission, "submission folder")
-    exercises = select(load_catalogue(), slugs)
+    catalogue = load_catalogue()
+    manifest = workspace.read_manifest(sub)
+    exercises = select(catalogue, slugs or (manifest or {}).get("exercises") or ())
     device = opt.resolve_device(device)
     options = grading.GradeOptions(device=device, timing=not no_timing, jobs=opt.resolve_jobs(jobs),
                                    audience=audience, isolation=opt.resolve_isolation(isolation, device))
@@ -49,12 +55,49 @@ def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, a
     result = grading.grade(exercises, sub.resolve(), options, progress=_progress)
     if not no_sources:
         sources.attach_sources(result, exercises, sub.resolve())
+    missing = [ex["slug"] for ex in result["exercises"] if ex["status"] == "missing"]
+    if missing:
+        click.echo(f"  not attempted ({len(missing)}): {', '.join(missing)}", err=True)
+    if manifest is not None:
+        _record_and_show_hints(result, sub, exercises)
     _write_outputs(result, json_out, html_out, junit_out, audience)
-    pct = 100.0 * result["score"] / result["max_score"] if result["max_score"] else 0.0
-    click.echo(f"Score: {result['score']:.2f} / {result['max_score']:.2f} ({pct:.1f}%)")
+    pct = _headline(result, len(exercises) if manifest is not None else None)
     if fail_under is not None and pct < fail_under:
         click.echo(f"Score {pct:.1f}% is under --fail-under {fail_under:g}%.", err=True)
         sys.exit(1)
+
+
+def _headline(result: dict, count: int | None) -> float:
+    """Print the score line; return the percentage --fail-under compares (of what was
+    gradable here: points this machine cannot award are not held against anyone)."""
+    from grader.engine.scoring import not_measured_note
+    full, here = result["max_score"], result.get("gradable_max_score", result["max_score"])
+    pct = 100.0 * result["score"] / here if here else 0.0
+    what = "" if count is None else f"{count} exercise{'s' if count != 1 else ''}: "
+    if abs(here - full) > 1e-9:
+        click.echo(f"Score: {what}{result['score']:.2f} / {here:.2f} here ({pct:.1f}%), "
+                   f"{full:.2f} in all; {not_measured_note(result)}")
+    else:
+        click.echo(f"Score: {what}{result['score']:.2f} / {full:.2f} ({pct:.1f}%)")
+    return pct
+
+
+def _record_and_show_hints(result: dict, sub: Path, exercises) -> None:
+    """A work folder (it has a manifest): record the grade in the practice history, and put
+    how many hints were seen into the result (`hints_seen`, `hints_total`) and on stderr.
+    The history never fails the grade."""
+    from grader.practice.history import record_safely
+    by_slug = {ex["slug"]: ex for ex in result["exercises"]}
+
+    def record(hist):
+        hist.record_grade(result, str(sub))
+        for ex in exercises:
+            if ex.hints and ex.slug in by_slug:
+                seen = len([i for i in hist.hints_seen(ex.slug) if i < len(ex.hints)])
+                by_slug[ex.slug].update(hints_seen=seen, hints_total=len(ex.hints))
+                click.echo(f"  hints  {ex.slug:<22} {seen} of {len(ex.hints)} hints seen", err=True)
+
+    record_safely(record, lambda message: click.echo(message, err=True))
 
 
 def _write_outputs(result, json_out, html_out, junit_out, audience):

@@ -164,14 +164,17 @@ def dedupe_flags(flags: list[dict]) -> list[dict]:
 
 
 def _not_timed(exercise: Exercise, result: dict, options: GradeOptions) -> str | None:
-    """Why this exercise is not timed (None: time it)."""
+    """Why this exercise is not timed (None: time it). The machine's reasons come first and
+    start with scoring.NOT_MEASURED: those points are left out of what is gradable here."""
     if not options.timing:
-        return "timing disabled (--no-timing)"
+        return f"{scoring.NOT_MEASURED}: timing off (--no-timing)"
+    reason = timing_skip_reason(exercise.requires, options.device)
+    if reason:
+        return f"{scoring.NOT_MEASURED}: needs a CUDA GPU ({reason})"
     if not (result["status"] == Status.GRADED and result["checks"] and result["score"] > 0
             and all(c["outcome"] == Outcome.PASSED for c in result["checks"])):
         return "not timed: correctness checks must all pass first"
-    reason = timing_skip_reason(exercise.requires, options.device)
-    return f"not timed: {reason}" if reason else None
+    return None
 
 
 def time_exercise(exercise: Exercise, submission: Path, result: dict, options: GradeOptions) -> None:
@@ -281,7 +284,7 @@ def build_result(results: list[dict], submission: Path, options: GradeOptions, s
     environment = env or machine_environment(options.device)
     environment["device"] = options.device
     environment["isolation"] = options.isolation
-    return scrub({
+    result = scrub({
         "schema": 1, "tool": "torchdrill", "version": __version__,
         "created": started.isoformat(timespec="seconds"),
         "environment": environment,
@@ -290,3 +293,5 @@ def build_result(results: list[dict], submission: Path, options: GradeOptions, s
         "max_score": round(sum(r["max_score"] for r in results), 4),
         "exercises": results,
     })
+    scoring.set_gradable(result)
+    return result

@@ -10,6 +10,10 @@ Every renderer (HTML, JUnit, CSV, leaderboard) reads what this module wrote into
   at least the geometric mean of the per-case slowdowns (candidate / PyTorch, each clamped to
   [SLOWDOWN_FLOOR, SLOWDOWN_CAP] so that one case cannot decide the tier alone).
 - A zeroing flag (ZEROING_FLAGS) sets the exercise's score to 0 whatever it earned.
+- Points this machine cannot award (speed points with timing off, or needing a device it lacks)
+  are "not measured here": the check is skipped with NOT_MEASURED in its message, and
+  `gradable_max_score` (exercise and top level, only where it differs from max_score) leaves
+  them out. max_score itself never changes.
 """
 
 from __future__ import annotations
@@ -50,6 +54,52 @@ def score_exercise(result: dict) -> None:
     kinds = zeroed_by(result["flags"])
     result["zeroed"], result["zeroed_by"] = bool(kinds), kinds
     result["score"] = 0.0 if kinds else round(min(score, result["max_score"]), 4)
+
+
+# ------------------------------------------------------------------------- gradable here
+
+NOT_MEASURED = "not measured here"
+
+
+def not_measured(check: dict) -> bool:
+    """A check this machine could not run at all (not the candidate's doing)."""
+    return (check.get("outcome") == Outcome.SKIPPED
+            and str(check.get("message", "")).startswith(NOT_MEASURED))
+
+
+def gradable_max(exercise: dict) -> float:
+    """The exercise's maximum less the points of checks not measured here."""
+    lost = sum(float(c.get("points", 0.0)) for c in exercise.get("checks", ()) if not_measured(c))
+    return round(max(0.0, float(exercise["max_score"]) - lost), 4)
+
+
+def set_gradable(result: dict) -> None:
+    """Add `gradable_max_score` to each exercise and the top of a result, where it differs."""
+    total = 0.0
+    for ex in result["exercises"]:
+        ex.pop("gradable_max_score", None)
+        here = gradable_max(ex)
+        total += here
+        if abs(here - ex["max_score"]) > 1e-9:
+            ex["gradable_max_score"] = here
+    result.pop("gradable_max_score", None)
+    if abs(total - result["max_score"]) > 1e-9:
+        result["gradable_max_score"] = round(total, 4)
+
+
+def not_measured_note(result: dict) -> str:
+    """'3 speed points need a CUDA GPU; 2 speed points not measured: timing off' ('' if none)."""
+    why: dict[str, float] = {}
+    for ex in result["exercises"]:
+        for c in ex.get("checks", ()):
+            if not_measured(c):
+                text = str(c.get("message", ""))
+                key = ("need a CUDA GPU" if "CUDA" in text else
+                       "not measured: timing off" if "timing off" in text else "not measured here")
+                why[key] = why.get(key, 0.0) + float(c.get("points", 0.0))
+    return "; ".join(f"{points:g} speed point{'s' if points != 1 else ''} {key}"
+                     .replace("speed point need", "speed point needs")
+                     for key, points in why.items())
 
 
 # ----------------------------------------------------------------------------------- speed

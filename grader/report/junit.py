@@ -3,7 +3,8 @@ test-report actions, Azure DevOps): <testsuites> with one <testsuite> per exerci
 <testcase> per check; a failed check carries <failure message=...>, an error or time-out
 <error>, a skipped check <skipped>. An exercise the engine zeroed (its `zeroed_by` flag
 kinds: forbidden API, grader import, forged result, tampering) gets one more failing testcase, so CI does not show green checks for an
-exercise that scored zero. The candidate audience gets the report's names ("check N").
+exercise that scored zero. Both audiences see each check by the name of the property it tests
+(never a hidden check's id, which JUnit does not carry).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from grader.files import write_atomic
-from grader.kinds import SPEED_CHECK, Flag, Outcome
+from grader.kinds import Flag, Outcome
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -25,17 +26,17 @@ def _clean(text, limit: int = 4000) -> str:
 
 
 def to_junit(result: dict, audience: str = "interviewer") -> str:
-    candidate_view = audience == "candidate"
+    """The same for both audiences: JUnit carries check names and messages, never ids or code
+    (the argument stays for callers that render per audience)."""
     suites = ET.Element("testsuites", name="torchdrill")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     time_total = 0.0
     for ex in result["exercises"]:
         cases = []
-        for n, c in enumerate(ex["checks"], 1):
-            hidden = candidate_view and c["id"] != SPEED_CHECK
+        for c in ex["checks"]:
             tag = {Outcome.FAILED: "failure", Outcome.ERROR: "error", Outcome.TIMEOUT: "error",
                    Outcome.SKIPPED: "skipped"}.get(c["outcome"])
-            cases.append((f"check {n}" if hidden else c["name"], tag, c.get("message", ""),
+            cases.append((c["name"], tag, c.get("message", ""),
                           c.get("points", 0)))
         zeroing = set(ex.get("zeroed_by") or ())
         for f in ex["flags"]:

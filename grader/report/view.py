@@ -20,6 +20,7 @@ from html import escape
 
 from markupsafe import Markup
 
+from grader.engine.scoring import NOT_MEASURED, not_measured_note
 from grader.kinds import SPEED_CHECK, Flag, Outcome, Status
 from grader.report import charts
 from grader.timing import method_sentence as timing_method
@@ -151,8 +152,7 @@ def _exercise_view(ex: dict, candidate_view: bool) -> dict:
     marks: dict[tuple[str, int], list[dict]] = {}
     checks = []
     for n, c in enumerate(ex["checks"], 1):
-        hidden_name = candidate_view and c["id"] != SPEED_CHECK
-        name = f"check {n}" if hidden_name else c["name"]
+        name = str(c.get("name") or (f"check {n}" if candidate_view else c["id"]))
         message = str(c.get("message", ""))
         if c["outcome"] not in (Outcome.PASSED, Outcome.SKIPPED):
             for ref in _refs(message, files):
@@ -171,12 +171,19 @@ def _exercise_view(ex: dict, candidate_view: bool) -> dict:
     notes = [f for f in ex["flags"] if f.get("kind") == Flag.SKIPPED]
     passed = sum(c["outcome"] == Outcome.PASSED for c in checks)
     failing = [c for c in checks if c["outcome"] != Outcome.PASSED]
+    here = float(ex.get("gradable_max_score", ex["max_score"]))
     return {
         **{k: v for k, v in ex.items() if k not in ("checks", "flags", "sources")},
         "title": ex.get("title") or ex["slug"],
         "duration_s": float(ex.get("duration_s") or 0.0),
         "status_label": STATUS_LABEL.get(ex["status"], ex["status"]),
-        "checks": checks, "pct": pct(ex["score"], ex["max_score"]), "passed": passed,
+        "checks": checks, "pct": pct(ex["score"], here), "passed": passed,
+        "attempted": ex["status"] != Status.MISSING,
+        "here_text": points(here) if abs(here - ex["max_score"]) > 1e-9 else "",
+        "not_measured": [c["message"] for c in checks
+                         if c["outcome"] == Outcome.SKIPPED and c["message"].startswith(NOT_MEASURED)],
+        "hints_text": (f"{ex['hints_seen']} of {ex['hints_total']} hints seen"
+                       if isinstance(ex.get("hints_total"), int) else ""),
         "failing_checks": failing, "passed_checks": [c for c in checks if c["outcome"] == Outcome.PASSED],
         "untouched": bool(failing) and not passed
                      and all(c["category"] == "not implemented" for c in failing),
@@ -193,9 +200,10 @@ def build_view(result: dict, audience: str) -> dict:
     candidate_view = audience == "candidate"
     exercises = [_exercise_view(ex, candidate_view) for ex in result["exercises"]]
     graded = [e for e in exercises if e["max_score"]]
-    ranked = sorted(graded, key=lambda e: (-e["pct"], e["slug"]))
+    ranked = sorted((e for e in graded if e["attempted"]), key=lambda e: (-e["pct"], e["slug"]))
     strongest = [e for e in ranked if e["pct"] >= 80][:3]
     weakest = [e for e in reversed(ranked) if e["pct"] < 50 and e not in strongest][:3]
+    here = float(result.get("gradable_max_score", result["max_score"]))
     flags = [f for e in exercises for f in e["flags"]]
     geomean, timed = speedup_geomean(result["exercises"])
     summary = {
@@ -209,8 +217,11 @@ def build_view(result: dict, audience: str) -> dict:
     }
     return {
         "result": result, "audience": audience, "exercises": exercises,
-        "pct": pct(result["score"], result["max_score"]),
+        "pct": pct(result["score"], here),
         "score_text": points(result["score"]), "max_text": points(result["max_score"]),
+        "here_text": points(here) if abs(here - result["max_score"]) > 1e-9 else "",
+        "not_measured": not_measured_note(result),
+        "not_attempted": [e for e in exercises if not e["attempted"]],
         "score_chart": Markup(charts.score_bars_svg(graded)) if graded else "",
         "strongest": strongest, "weakest": weakest, "summary": summary,
         "flags": flags, "method": method_sentence(result), "isolation": isolation_note(result),
