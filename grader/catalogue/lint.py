@@ -18,7 +18,7 @@ from grader.catalogue.hidden_checks import expected_checks
 # what may sit in solutions/<slug>/ besides the reference files
 SOLUTION_EXTRAS = {"test_hidden.py", "wrong", "alt", "partial", "data", "tools", "__pycache__",
                    "contract.toml", "equivalent_mutants.toml", "follow_ups.toml", "conftest.py"}
-CAUGHT_BY = re.compile(r"Caught by:?(?P<text>.*?)(?:\n\s*\n|$)", re.DOTALL)   # to a blank line
+CAUGHT_BY = re.compile(r"Caught by:?(?P<text>.*?)(?:\n\s*\n|$)", re.DOTALL | re.IGNORECASE)   # to a blank line
 CHECK_NAME = re.compile(r"\btest_[A-Za-z0-9_*]+(?:\[[^\]\s]+\])?")
 
 

@@ -174,6 +174,8 @@ def emit_denials(box, channel) -> None:
         channel.emit(Event.FLAG, kind=Flag.SANDBOX_DENIED, detail=text[:300])
     for text in box.take_native():
         channel.emit(Event.FLAG, kind=Flag.NATIVE_CODE, detail=text[:300])
+    for text in box.take_forbidden_calls():
+        channel.emit(Event.FLAG, kind=Flag.FORBIDDEN_API, detail=text[:300])
     for text in box.take_grader_imports():
         channel.emit(Event.FLAG, kind=Flag.GRADER_IMPORT, detail=text[:300])
 

@@ -107,6 +107,7 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         "hidden_data": {p.name: str(p) for p in sorted(data_dir.glob("*"))} if data_dir.is_dir() else {},
         "protected": [str(solutions_dir()), str(Path(__file__).resolve().parent.parent)],
         "forbidden_ops": list(exercise.forbidden_ops), "requires": list(exercise.requires),
+        "forbidden": [name for name in exercise.forbidden if not name.startswith(".")],
         "memory_limit_mb": exercise.memory_limit_mb, "device": device, "threads": threads,
         "max_processes": MAX_PROCESSES + 2 * (os.cpu_count() or 1),
         "cpu_limit_s": int(time_limit_s * (threads + 1) + 30),

@@ -32,6 +32,7 @@ def lock_down(config: dict) -> Sandbox:
     box._finalize_call = weakref.finalize.__call__.__code__
     _hide_modules(config)
     _seal_primitives(box)
+    _guard_forbidden_names(box, config.get("forbidden", ()))
     try:
         import logging
         logging._srcfile = None      # logging then never walks frames for the caller's line
@@ -83,6 +84,33 @@ def _hide_modules(config: dict) -> None:
 def hidden_module(name: str):
     """A module lock_down took out of sys.modules (for the grader's own use)."""
     return HIDDEN.get(name) or sys.modules.get(name)
+
+
+def _guard_forbidden_names(box: Sandbox, names) -> None:
+    """The exercise's forbidden Python functions (`forbidden` in exercise.toml), refused at run
+    time when candidate code calls them, with a forbidden-api flag: the evidence that zeroes
+    (the static pass only reports a mention). Classes are left alone (the checks use
+    isinstance on them; the forbidden-op guard sees the aten ops they run). The hidden checks'
+    own calls (no candidate frame on the stack) go through untouched."""
+    import importlib
+    for dotted in names:
+        module_name, _, attr = dotted.rpartition(".")
+        try:
+            owner = sys.modules.get(module_name) or importlib.import_module(module_name)
+        except Exception:  # noqa: BLE001 - not a module path (a class attribute): static only
+            continue
+        original = getattr(owner, attr, None)
+        if original is None or isinstance(original, type) or not callable(original):
+            continue
+
+        def gate(args, kwargs, dotted=dotted):
+            if not box.candidate_running():
+                return None
+            where = box._candidate_line(box._getframe(1))
+            if len(box.forbidden_calls) < 50:
+                box.forbidden_calls.append(f"{dotted} called" + (f" at {where}" if where else ""))
+            return f"{dotted} is forbidden in this exercise: implement it yourself"
+        setattr(owner, attr, seal(original, gate))
 
 
 def _seal_primitives(box: Sandbox) -> None:

@@ -49,6 +49,7 @@ class Sandbox:
         self.denials: list[str] = []          # what was refused (for the report)
         self.native: list[str] = []           # attempts to load or run native code (zeroing)
         self.grader_imports: list[str] = []   # imports of the grader or the answers (zeroing)
+        self.forbidden_calls: list[str] = []  # the exercise's forbidden functions, called (zeroing)
         self.snapshot: Snapshot | None = None
         self._finalize_call = None
         import importlib.machinery as machinery
@@ -67,6 +68,11 @@ class Sandbox:
     def take_grader_imports(self) -> list[str]:
         """Imports of the grader, the solutions or the hidden checks that candidate code ran."""
         taken, self.grader_imports[:] = list(self.grader_imports), []
+        return taken
+
+    def take_forbidden_calls(self) -> list[str]:
+        """Calls of the exercise's forbidden functions that candidate code made."""
+        taken, self.forbidden_calls[:] = list(self.forbidden_calls), []
         return taken
 
     def take_native(self) -> list[str]:

@@ -4,8 +4,14 @@ The candidate's model is trained once (module-level cache) with a fixed seed on 
 split, timed, and evaluated on the held-out split (500 images the candidate never sees). Both
 splits come from solutions/cnn-classifier/data via h.hidden_data (the candidate's folder holds
 only classifier.py while grading): the held-out file, and the full file from which the
-training split is rebuilt. Architecture checks use a freshly built model, so they score
-even when training fails.
+training split is rebuilt.
+
+Each check measures one thing. The architecture checks (convolutional, parameter budget)
+judge a freshly built model, so they score even when training fails, and also the model
+fit() returned when training succeeded (fit may return another model than it was given);
+they come after the fit check in this file so that the trained model exists by then. The
+accuracy checks measure accuracy only: an over-budget or non-convolutional model loses the
+architecture point, not its accuracy points.
 """
 
 import collections
@@ -117,7 +123,8 @@ def _conv_layers_used(model, x):
 
 def _check_convolutional(model, who):
     x, _ = _data("train")
-    convs, fired = _conv_layers_used(model.eval(), x[:8])
+    h.call(model.eval)                                 # candidate code: guarded
+    convs, fired = _conv_layers_used(model, x[:8])
     h.check(convs, f"{who} contains no nn.Conv2d with a kernel larger than 1x1; this exercise "
                    "asks for a convolutional network")
     h.check(fired, f"{who} contains nn.Conv2d layers but its forward never calls them")
@@ -129,12 +136,22 @@ def _check_budget(model, who):
             f"{who} has {count:,} parameters; the budget is at most {PARAM_BUDGET:,}")
 
 
+def _trained_if_any():
+    """The model fit() returned, or None when training failed (the fit and accuracy checks
+    report that failure; the architecture checks then judge build_model()'s model alone)."""
+    try:
+        model, _ = _trained()
+    except h.Tampered:
+        raise
+    except h.CheckFailed:
+        return None
+    return model
+
+
 def _accuracy():
     model, _ = _trained()
-    _check_convolutional(model, "the model fit() returned")
-    _check_budget(model, "the model fit() returned")
     images, labels = _data("heldout")
-    model.eval()
+    h.call(model.eval)
     with torch.no_grad():
         logits = h.call(model, images)
     h.check(type(logits) is torch.Tensor and tuple(logits.shape) == (len(labels), 10),
@@ -151,36 +168,47 @@ def _accuracy():
 @given(n=st.integers(1, 40), seed=st.integers(0, 1000))
 def test_output_shape_and_dtype(n, seed):
     """build_model() maps (N, 1, 8, 8) images to (N, 10) float32 logits"""
-    model = _build().eval()
+    model = _build()
+    h.call(model.eval)
     x = torch.rand(n, 1, 8, 8, generator=h.generator(seed))
     with torch.no_grad():
         out = h.call(model, x)
     h.check(type(out) is torch.Tensor,
             f"model(images[{n}, 1, 8, 8]) returned {h.describe(out)}; expected a plain tensor")
-    h.check(tuple(out.shape) == (n, 10) and out.dtype == torch.float32,
-            f"model(images[{n}, 1, 8, 8]) returned {h.describe(out)}; expected logits "
-            f"Tensor[{n}, 10] float32")
+    h.check(tuple(out.shape) == (n, 10),
+            f"model(images[{n}, 1, 8, 8]) returned {h.describe(out)}: shape {list(out.shape)}; "
+            f"expected logits of shape [{n}, 10] (one row of 10 per image, also for N = 1)")
+    h.check(out.dtype == torch.float32,
+            f"model(images[{n}, 1, 8, 8]) returned {h.describe(out)}: dtype {out.dtype}; "
+            "expected torch.float32 logits")
     h.check(bool(torch.isfinite(out).all()),
             f"model(images[{n}, 1, 8, 8]) returned non-finite logits")
-
-
-def test_model_is_convolutional():
-    """the model applies an nn.Conv2d (kernel > 1x1) in forward"""
-    _check_convolutional(_build(), "the model build_model() returned")
-
-
-def test_parameter_budget():
-    """at most 50,000 parameters"""
-    _check_budget(_build(), "the model build_model() returned")
 
 
 def test_fit_within_time_budget():
     """fit() finishes within 60 s on one CPU thread"""
     _, seconds = _trained()
-    h.note(f"fit() took {seconds:.1f} s.")
+    if seconds <= FIT_BUDGET_S:
+        h.note(f"fit() took {seconds:.1f} s.")
     h.check(seconds <= FIT_BUDGET_S,
             f"fit() on 1,297 images took {seconds:.1f} s on {THREADS} CPU thread; the budget "
             f"is {FIT_BUDGET_S:.0f} s (fewer epochs, a smaller model, or larger batches)")
+
+
+def test_model_is_convolutional():
+    """the model applies an nn.Conv2d (kernel > 1x1) in forward"""
+    _check_convolutional(_build(), "the model build_model() returned")
+    trained = _trained_if_any()
+    if trained is not None:
+        _check_convolutional(trained, "the model fit() returned")
+
+
+def test_parameter_budget():
+    """at most 50,000 parameters"""
+    _check_budget(_build(), "the model build_model() returned")
+    trained = _trained_if_any()
+    if trained is not None:
+        _check_budget(trained, "the model fit() returned")
 
 
 def test_trained_model_predicts_in_eval_mode():
@@ -188,15 +216,16 @@ def test_trained_model_predicts_in_eval_mode():
     model, _ = _trained()
     images, _ = _data("heldout")
     x = images[:64]
-    model.eval()
+    h.call(model.eval)
     with torch.inference_mode():
         first = h.call(model, x.clone())
         second = h.call(model, x.clone())
-    h.check(type(first) is torch.Tensor and tuple(first.shape) == (64, 10)
-            and first.dtype == torch.float32,
+    # shape and dtype are test_output_shape_and_dtype's business: any two plain tensors can
+    # be compared for determinism
+    h.check(type(first) is torch.Tensor and type(second) is torch.Tensor,
             f"in eval mode under torch.inference_mode(), the trained model returned "
-            f"{h.describe(first)} for images[64, 1, 8, 8]; expected Tensor[64, 10] float32")
-    h.check(torch.equal(first, second),
+            f"{h.describe(first)} for images[64, 1, 8, 8]; expected a plain tensor of logits")
+    h.check(first.shape == second.shape and torch.equal(first, second),
             "in eval mode the trained model gave different logits for the same images twice; "
             "inference must be deterministic (dropout and other randomness off in eval mode)")
 
@@ -205,7 +234,8 @@ def test_trained_model_predicts_in_eval_mode():
 def test_heldout_accuracy_at_least_90_percent():
     """held-out accuracy >= 90%"""
     correct, total = _accuracy()
-    h.note(f"Held-out accuracy: {correct}/{total} = {correct / total:.1%}.")
+    if correct >= 0.90 * total:
+        h.note(f"Held-out accuracy: {correct}/{total} = {correct / total:.1%}.")
     h.check(correct >= 0.90 * total,
             f"held-out accuracy {correct}/{total} = {correct / total:.1%}; at least 90% earns "
             "these points (after torch.manual_seed(0), build_model(), fit() on the 1,297 "
@@ -216,6 +246,8 @@ def test_heldout_accuracy_at_least_90_percent():
 def test_heldout_accuracy_at_least_97_percent():
     """held-out accuracy >= 97%"""
     correct, total = _accuracy()
+    if correct >= 0.97 * total:
+        h.note(f"Held-out accuracy: {correct}/{total} = {correct / total:.1%}.")
     h.check(correct >= 0.97 * total,
             f"held-out accuracy {correct}/{total} = {correct / total:.1%}; at least 97% earns "
             "these points")

@@ -2,6 +2,15 @@
 
 Oracle: eval-mode bn(conv(x)) computed by PyTorch on deep copies taken before the candidate
 sees the modules.
+
+Independent credit: value checks judge values only (whatever module came back, called on x);
+that the result is a new, plain nn.Conv2d with Parameters and a bias is
+test_returns_plain_conv_with_bias's business, the hyper-parameters test_hyperparameters', the
+arguments staying untouched test_arguments_unchanged's. Every check uses the defaults (a
+float64 3x3 conv with bias, affine BatchNorm, eval mode, groups 1, zeros padding) except for
+the property it is named for; test_matches_float64 draws everything at once.
+contract.toml maps every README clause to its check and wrong/ variant; partial/ holds folds
+lacking one feature each, with the checks they are allowed to fail.
 """
 
 import copy
@@ -15,7 +24,8 @@ from grader import harness as h
 
 MODULE = "fold"
 # No shrinking, no example database: a failing candidate must fail fast.
-FAST = dict(deadline=None, database=None, phases=(Phase.explicit, Phase.generate))
+FAST = dict(deadline=None, database=None, report_multiple_bugs=False,
+            phases=(Phase.explicit, Phase.generate))
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -82,21 +92,25 @@ def _unchanged(module, snapshot, name, call):
 
 
 def _fold(conv, bn):
-    """Call the candidate and check that a fresh, plain nn.Conv2d with a bias came back."""
+    """Call the candidate; whatever comes back is judged by the check that asks for it."""
     mod = h.candidate(MODULE)
     call = _describe(conv, bn)
     folded = h.call(mod.fold_conv_bn, conv, bn)
+    return folded, call
+
+
+def _check_plain_conv(folded, conv, call):
+    """A fresh, plain nn.Conv2d whose weight and bias are Parameters."""
     h.check(folded is not conv, f"{call} returned the conv it was given; return a new "
             "nn.Conv2d and leave the argument unchanged")
     h.check(type(folded) is nn.Conv2d,
-            f"{call} returned {h.describe(folded)}; expected a plain nn.Conv2d")
+            f"{call} returned {h.describe(folded)}; expected a plain nn.Conv2d (not a subclass)")
     h.check(isinstance(folded.weight, nn.Parameter),
             f"{call} returned a conv whose weight is {h.describe(folded.weight)}; expected an "
             "nn.Parameter")
     h.check(isinstance(folded.bias, nn.Parameter),
             f"{call} returned a conv whose bias is {h.describe(folded.bias)}; expected an "
             f"nn.Parameter of shape [{conv.out_channels}] (the folded conv always has a bias)")
-    return folded, call
 
 
 def _check_values(conv, bn, x, reduction, rtol=None, atol_vs_max=None):
@@ -107,6 +121,7 @@ def _check_values(conv, bn, x, reduction, rtol=None, atol_vs_max=None):
         want = ref_bn(ref_conv(x.clone()))
     atol = None if atol_vs_max is None else max(1e-5, atol_vs_max * float(want.abs().max()))
     folded, call = _fold(conv, bn)
+    h.check(callable(folded), f"{call} returned {h.describe(folded)}; expected an nn.Conv2d")
     with torch.no_grad():
         got = h.call(folded, x)
     h.assert_close(got, want, call=f"the conv returned by {call}, applied to {h.describe(x)},",
@@ -163,22 +178,18 @@ def test_matches_float64(case):
     _check_values(conv, bn, _input(conv), _reduction(conv))
 
 
-@pytest.mark.points(2)
-@settings(max_examples=12, **FAST)
-@given(case=fold_cases())
-def test_matches_float32(case):
+@pytest.mark.parametrize("eps", [1e-5, 1e-3])
+def test_matches_float32(eps):
     """equals bn(conv(x)) in eval mode, float32"""
-    conv, bn = _make(**case, dtype=torch.float32)
+    conv, bn = _make(dtype=torch.float32, eps=eps)
     _check_values(conv, bn, _input(conv, dtype=torch.float32), _reduction(conv),
                   rtol=1e-4, atol_vs_max=1e-5)
 
 
-@pytest.mark.parametrize("affine", [True, False], ids=["affine", "non-affine"])
-def test_conv_without_bias(affine):
+def test_conv_without_bias():
     """a conv without bias folds into a conv with the right bias"""
-    conv, bn = _make(cin=3, cout=5, conv_bias=False, affine=affine)
-    folded, call = _check_values(conv, bn, _input(conv), _reduction(conv))
-    h.check(conv.bias is None, f"{call} gave the input conv a bias; leave it unchanged")
+    conv, bn = _make(cin=3, cout=5, conv_bias=False)
+    _check_values(conv, bn, _input(conv), _reduction(conv))
 
 
 @pytest.mark.parametrize("conv_bias", [True, False], ids=["conv-bias", "no-conv-bias"])
@@ -225,29 +236,27 @@ def test_square_channels_scaled_per_output():
 def test_train_mode_inputs(conv_train, bn_train):
     """modules handed over in train mode are folded with the running statistics"""
     conv, bn = _make(cin=3, cout=4, conv_train=conv_train, bn_train=bn_train)
-    snapshot = _snapshot(conv), _snapshot(bn)
-    folded, call = _check_values(conv, bn, _input(conv), _reduction(conv))
-    _unchanged(conv, snapshot[0], "conv", call)
-    _unchanged(bn, snapshot[1], "bn", call)
+    _check_values(conv, bn, _input(conv), _reduction(conv))
 
 
 CONFIGS = [
-    dict(cin=4, cout=6, kernel=(3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2),
-         groups=2, padding_mode="zeros"),
-    dict(cin=3, cout=3, kernel=3, stride=1, padding="same", dilation=2, groups=3,
-         padding_mode="reflect"),
-    dict(cin=2, cout=4, kernel=(2, 3), stride=3, padding="valid", dilation=1, groups=1,
-         padding_mode="zeros"),
-    dict(cin=2, cout=2, kernel=3, stride=2, padding=1, dilation=1, groups=1,
-         padding_mode="circular", dtype=torch.float32),
+    dict(cin=4, cout=6, kernel=(3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
+    dict(cin=3, cout=3, kernel=3, padding="same", dilation=2),
+    dict(cin=2, cout=4, kernel=(2, 3), stride=3, padding="valid"),
+    dict(cin=4, cout=6, kernel=3, groups=2),
+    dict(cin=2, cout=2, kernel=3, padding=1, padding_mode="reflect"),
+    dict(cin=2, cout=2, kernel=3, stride=2, padding=1, dtype=torch.float32),
 ]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=["strided", "same-reflect", "valid", "f32"])
+@pytest.mark.parametrize("config", CONFIGS,
+                         ids=["strided", "same", "valid", "groups", "padding-mode", "f32"])
 def test_hyperparameters(config):
     """keeps channels, kernel, stride, padding, dilation, groups, padding mode and dtype"""
     conv, bn = _make(**config)
     folded, call = _fold(conv, bn)
+    h.check(isinstance(folded, nn.Conv2d),
+            f"{call} returned {h.describe(folded)}; expected an nn.Conv2d")
     for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
                  "groups", "padding_mode"):
         got, want = getattr(folded, name), getattr(conv, name)
@@ -256,10 +265,18 @@ def test_hyperparameters(config):
     for pname in ("weight", "bias"):
         p = getattr(folded, pname)
         want_shape = tuple(conv.weight.shape) if pname == "weight" else (conv.out_channels,)
-        h.check(tuple(p.shape) == want_shape and p.dtype == conv.weight.dtype
-                and p.device == conv.weight.device,
-                f"{call} returned a conv whose {pname} is {h.describe(p)}; expected shape "
-                f"{list(want_shape)}, dtype {conv.weight.dtype}, device {conv.weight.device}")
+        h.check(isinstance(p, torch.Tensor),
+                f"{call} returned a conv whose {pname} is {h.describe(p)}; expected a tensor "
+                f"of shape {list(want_shape)}")
+        h.check(tuple(p.shape) == want_shape,
+                f"{call} returned a conv whose {pname} has shape {list(p.shape)}; expected "
+                f"{list(want_shape)}")
+        h.check(p.dtype == conv.weight.dtype,
+                f"{call} returned a conv whose {pname} has dtype {p.dtype}; expected "
+                f"{conv.weight.dtype}, the input conv's dtype")
+        h.check(p.device == conv.weight.device,
+                f"{call} returned a conv whose {pname} is on {p.device}; expected "
+                f"{conv.weight.device}")
 
 
 @pytest.mark.parametrize("conv_bias", [True, False], ids=["conv-bias", "no-conv-bias"])
@@ -267,14 +284,16 @@ def test_returns_plain_conv_with_bias(conv_bias):
     """returns a new, plain nn.Conv2d with a bias"""
     conv, bn = _make(conv_bias=conv_bias)
     folded, call = _fold(conv, bn)
+    _check_plain_conv(folded, conv, call)
     h.check(tuple(folded.bias.shape) == (conv.out_channels,),
             f"{call} returned a conv whose bias is {h.describe(folded.bias)}; expected shape "
             f"[{conv.out_channels}]")
 
 
 @pytest.mark.parametrize("conv_train,bn_train,conv_bias", [(False, False, True),
-                                                            (True, True, False)],
-                         ids=["eval-with-bias", "train-without-bias"])
+                                                            (True, True, True),
+                                                            (False, False, False)],
+                         ids=["eval", "train", "no-conv-bias"])
 def test_arguments_unchanged(conv_train, bn_train, conv_bias):
     """conv and bn are left unchanged (parameters, buffers, training flags)"""
     conv, bn = _make(conv_bias=conv_bias, conv_train=conv_train, bn_train=bn_train)
@@ -291,6 +310,10 @@ def test_parameters_not_shared():
     conv, bn = _make()
     before_conv, before_bn = _snapshot(conv), _snapshot(bn)
     folded, call = _fold(conv, bn)
+    h.check(isinstance(folded, nn.Conv2d) and isinstance(folded.weight, torch.Tensor)
+            and isinstance(folded.bias, torch.Tensor),
+            f"{call} returned {h.describe(folded)}; expected an nn.Conv2d with a weight and a "
+            "bias")
     theirs = {t.data_ptr() for t in [*conv.parameters(), *bn.parameters(), *bn.buffers()]}
     for name in ("weight", "bias"):
         h.check(getattr(folded, name).data_ptr() not in theirs,

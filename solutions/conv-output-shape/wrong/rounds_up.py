@@ -1,7 +1,6 @@
-"""Wrong: rounds the division up (ceil mode) and returns floats.
-
-Caught by: test_plain, test_stride, test_padding
-"""
+"""Wrong: rounds the division up (ceil mode, as in pooling with ceil_mode=True).
+Violates: exactly the shape F.conv2d produces (floor). Caught by: test_stride,
+test_everything_non_square."""
 
 import math
 
@@ -17,12 +16,12 @@ def conv2d_output_shape(input_size, kernel_size, stride=1, padding=0, dilation=1
     if padding == "same":
         if stride != (1, 1):
             raise ValueError("same needs stride 1")
-        return float(size[0]), float(size[1])
+        return size
     pad = (0, 0) if padding == "valid" else _pair(padding)
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, pad, dil):
         span = d * (k - 1) + 1
         if n + 2 * p < span:
             raise ValueError("kernel too large")
-        out.append(math.ceil((n + 2 * p - span) / s) + 1.0)
+        out.append(math.ceil((n + 2 * p - span) / s) + 1)
     return out[0], out[1]

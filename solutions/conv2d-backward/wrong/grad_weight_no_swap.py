@@ -3,7 +3,7 @@ unswapped.
 
 In the weight gradient the kernel taps step by the dilation and the windows by the stride,
 so the roles swap. Right only when stride = dilation. Caught by: test_stride, test_dilation,
-test_random_*.
+test_stride_and_dilation, test_random_*.
 """
 
 import torch.nn.functional as F

@@ -1,7 +1,7 @@
 """WRONG: passes stride, padding and groups to the module, forgets dilation.
 
 Runs the caller's tensors through the module correctly (functional_call), so only dilated
-cases go wrong. Caught by: test_stride_padding_dilation, test_random_*.
+cases go wrong. Caught by: test_dilation, test_stride_padding_dilation, test_random_*.
 """
 
 import torch.nn as nn

@@ -1,6 +1,6 @@
 """WRONG: bias is accepted but never added.
 
-Caught by: test_bias, test_gradient_weight_and_bias, test_random_*."""
+Caught by: test_bias, test_gradient_bias, test_random_*."""
 
 import torch
 import torch.nn.functional as F

@@ -1,6 +1,6 @@
 """WRONG: computes on detached tensors, so no gradient reaches input, weight or bias.
 
-Values are right. Caught by: test_gradient_input, test_gradient_weight_and_bias,
+Values are right. Caught by: test_gradient_input, test_gradient_weight, test_gradient_bias,
 test_random_gradients."""
 
 import torch

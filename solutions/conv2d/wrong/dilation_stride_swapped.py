@@ -1,6 +1,6 @@
 """WRONG: dilation and stride swapped when gathering the windows.
 
-Identical when both are 1. Caught by: test_stride, test_dilation, test_random_*."""
+Identical when both are 1. Caught by: test_stride, test_dilation, test_pair_arguments, test_random_*."""
 
 import torch
 import torch.nn.functional as F

@@ -1,6 +1,6 @@
 """WRONG: casts everything to float32: a float64 call returns float32 (and loses precision).
 
-Caught by: test_dtype_preserved, test_gradient_*, test_random_*."""
+Caught by: test_dtype_preserved, test_random_*."""
 
 import torch
 import torch.nn.functional as F

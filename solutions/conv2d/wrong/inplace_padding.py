@@ -1,6 +1,6 @@
 """WRONG: pads the caller's tensor in place (input.data = padded): the caller's input changes.
 
-Values are right. Caught by: test_inputs_unchanged (and the gradient checks)."""
+Values are right. Caught by: test_inputs_unchanged (and the gradient checks with padding)."""
 
 import torch
 import torch.nn.functional as F

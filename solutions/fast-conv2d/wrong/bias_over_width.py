@@ -1,6 +1,6 @@
 """WRONG: adds the bias to an (N, K, P, Q) output without reshaping it, so it broadcasts over
 the last dimension (width) instead of the channels: an error, or silently wrong when Q == K.
-Caught by test_bias (and every check with a bias)."""
+Caught by test_bias."""
 
 import torch.nn.functional as F
 

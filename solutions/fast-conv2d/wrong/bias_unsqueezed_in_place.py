@@ -1,5 +1,5 @@
 """WRONG: reshapes the caller's bias in place (bias.unsqueeze_(0), "saves a view"), so the
-caller's (K,) bias comes back as (1, K). The output is right. Caught by test_inputs_unchanged.
+caller's (K,) bias comes back as (1, K). The output is right. Caught by test_bias (the bias is left unchanged).
 """
 
 import torch.nn.functional as F

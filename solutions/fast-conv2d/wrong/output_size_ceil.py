@@ -1,9 +1,6 @@
 """WRONG: output size rounded up, ceil((H + 2p - R) / s) + 1, and windows clamped into the
-image. Identical whenever the stride divides evenly; caught by test_stride_int_and_pair
-(shape) on sizes that do not divide.
-
-Caught by: test_bias, test_stride_int_and_pair, test_padding_int_and_pair
-"""
+image. Identical whenever the stride divides evenly; caught by test_stride_int and
+test_stride_pair (shape) on sizes that do not divide."""
 
 import math
 

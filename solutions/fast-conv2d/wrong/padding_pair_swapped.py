@@ -1,9 +1,5 @@
 """WRONG: padding (ph, pw) read as (pw, ph), the F.pad argument-order trap (F.pad takes the
-last dimension first). Equal paddings hide it; caught by test_padding_int_and_pair and
-test_non_square.
-
-Caught by: test_padding_int_and_pair, test_pointwise_1x1, test_non_square
-"""
+last dimension first). Equal paddings hide it; caught by test_padding_pair."""
 
 import torch.nn.functional as F
 

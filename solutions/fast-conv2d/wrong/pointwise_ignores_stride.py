@@ -1,5 +1,6 @@
 """WRONG: the 1x1 fast path forgets the stride (and the padding): a 1x1 kernel with stride 2
-must read every other pixel. Caught by test_pointwise_1x1."""
+must read every other pixel. Caught by
+test_pointwise_1x1_with_stride_and_padding."""
 
 import torch
 import torch.nn.functional as F

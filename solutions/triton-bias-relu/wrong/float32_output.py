@@ -21,6 +21,7 @@ def bias_relu_kernel(x_ptr, bias_ptr, out_ptr, n_elements, hw, channels,
 
 def bias_relu(x, bias):
     x = x.contiguous()
+    bias = bias.contiguous()
     out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
     n = x.numel()
     _, channels, height, width = x.shape

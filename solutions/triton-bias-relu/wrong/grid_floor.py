@@ -22,6 +22,7 @@ def bias_relu_kernel(x_ptr, bias_ptr, out_ptr, n_elements, hw, channels,
 
 def bias_relu(x, bias):
     x = x.contiguous()
+    bias = bias.contiguous()
     out = torch.empty_like(x)
     n = x.numel()
     _, channels, height, width = x.shape

@@ -20,6 +20,7 @@ def bias_relu_kernel(x_ptr, bias_ptr, out_ptr, n_elements, hw, channels,
 
 def bias_relu(x, bias):
     x = x.contiguous()
+    bias = bias.contiguous()
     n = x.numel()
     _, channels, height, width = x.shape
     bias_relu_kernel[(triton.cdiv(n, BLOCK_SIZE),)](x, bias, x, n, height * width, channels,

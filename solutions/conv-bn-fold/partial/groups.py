@@ -1,0 +1,37 @@
+"""Missing: grouped and depthwise convs. Allowed to fail: test_groups[groups-2], test_groups[depthwise], test_groups[depthwise-multiplier-2], test_hyperparameters[groups], test_matches_float64
+
+The reference without this one feature: it raises NotImplementedError.
+"""
+
+import torch
+from torch import nn
+
+
+def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """A new nn.Conv2d, with a bias, such that folded(x) == bn(conv(x)) with bn in eval mode.
+
+    Eval-mode BatchNorm is, per output channel o, an affine map of the conv's output z:
+        y[o] = gamma[o] * (z[o] - mean[o]) / sqrt(var[o] + eps) + beta[o]
+             = scale[o] * z[o] + (beta[o] - scale[o] * mean[o])
+    and z[o] = (W[o] * x) + b[o] is linear in W[o], so
+        W'[o] = scale[o] * W[o]          b'[o] = scale[o] * (b[o] - mean[o]) + beta[o]
+    """
+    if conv.groups != 1:
+        raise NotImplementedError("groups")
+    with torch.no_grad():
+        weight = conv.weight.detach()                        # (C_out, C_in/groups, kh, kw)
+        mean, var = bn.running_mean, bn.running_var          # (C_out,), running statistics
+        scale = torch.rsqrt(var + bn.eps)                    # (C_out,)
+        shift = -mean * scale
+        if bn.affine:
+            scale, shift = scale * bn.weight, shift * bn.weight + bn.bias
+        bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(mean)
+
+        folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
+                           stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
+                           groups=conv.groups, bias=True, padding_mode=conv.padding_mode,
+                           device=weight.device, dtype=weight.dtype)
+        # scale along dim 0: output channel o of the conv is scaled by scale[o]
+        folded.weight.copy_(weight * scale.reshape(-1, 1, 1, 1))
+        folded.bias.copy_(bias * scale + shift)
+    return folded

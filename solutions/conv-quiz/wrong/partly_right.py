@@ -1,0 +1,21 @@
+"""WRONG VARIANT: every answer right except q2: partly right: three of the four right options (all or nothing).
+
+Exactly one check (q2) must fail.
+
+Caught by: test_q2_conv_properties
+"""
+
+ANSWERS = {
+    "q1": "b",
+    "q2": "abd",   # wrong: partly right: three of the four right options (all or nothing)
+    "q3": 24,
+    "q4": "abd",
+    "q5": 295168,
+    "q6": 26593280,
+    "q7": 34304,
+    "q8": "b",
+    "q9": 13,
+    "q10": "abc",
+    "q11": "abcegh",
+    "q12": "abc",
+}

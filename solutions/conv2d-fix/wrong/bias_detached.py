@@ -1,0 +1,13 @@
+"""WRONG: passes bias.detach(): values are right, the caller's bias.grad stays None.
+Violates: after backward, the caller's bias.grad holds the gradient. Caught by: test_bias_gradient,
+test_random_gradients.
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    bias = None if bias is None else bias.detach()
+    return F.conv2d(input, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                    groups=groups)
