@@ -1,6 +1,6 @@
 """Wrong: never clears gradients, so every step adds this batch's gradient to all earlier ones.
 
-Caught by: test_overflow_skips_update_and_halves_scale, test_no_gradient_accumulation_across_steps, test_trains_like_the_reference_loop
+Caught by: test_no_gradient_accumulation_across_steps, test_trains_like_the_reference_loop
 """
 
 import torch

@@ -1,7 +1,7 @@
 """Wrong: casts the model itself to the low-precision dtype (model.half() on CUDA): the
 optimizer then updates float16/bfloat16 master weights, and small updates round away.
 
-Caught by: test_weights_and_optimizer_state_stay_float32, test_clipping_uses_unscaled_gradients, test_overflow_skips_update_and_halves_scale
+Caught by: test_weights_and_optimizer_state_stay_float32, test_trains_like_the_reference_loop
 """
 
 import torch

@@ -1,7 +1,7 @@
 """Wrong: never calls scaler.update(): the scale never backs off after an overflow (every
 later step is skipped too) and never grows.
 
-Caught by: test_weights_and_optimizer_state_stay_float32, test_overflow_skips_update_and_halves_scale, test_scaler_update_once_per_step
+Caught by: test_overflow_skips_update_and_halves_scale, test_overflow_with_clipping_skips_update, test_scaler_update_once_per_step
 """
 
 import torch

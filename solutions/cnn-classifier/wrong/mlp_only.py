@@ -1,6 +1,6 @@
 """Wrong: a multilayer perceptron on the flattened pixels; accurate, but no convolution.
 
-Caught by: test_model_is_convolutional, test_heldout_accuracy_at_least_90_percent, test_heldout_accuracy_at_least_97_percent
+Caught by: test_model_is_convolutional
 """
 
 import torch

@@ -1,6 +1,6 @@
 """Wrong: an accurate but oversized CNN (about 600k parameters, budget 50k).
 
-Caught by: test_parameter_budget, test_heldout_accuracy_at_least_90_percent, test_heldout_accuracy_at_least_97_percent
+Caught by: test_parameter_budget
 """
 
 import torch

@@ -1,7 +1,7 @@
 """WRONG VARIANT: rebuilds the conv without groups (and padding_mode): a grouped or depthwise
 conv cannot be rebuilt that way.
 
-Caught by: test_matches_float64, test_matches_float32, test_groups[groups-2]
+Caught by: test_matches_float64, test_groups[groups-2], test_groups[depthwise]
 """
 
 import torch

@@ -1,7 +1,7 @@
 """WRONG VARIANT: folds in place: rescales conv's own weight, gives it a bias and returns it.
 The values are right, but the caller's conv is destroyed (and the "new" conv is the old one).
 
-Caught by: test_matches_float64, test_matches_float32, test_conv_without_bias[affine]
+Caught by: test_returns_plain_conv_with_bias[conv-bias], test_returns_plain_conv_with_bias[no-conv-bias], test_arguments_unchanged[eval]
 """
 
 import torch

@@ -1,7 +1,7 @@
 """WRONG VARIANT: switches both arguments to eval mode (and leaves them there) before folding;
 the values are right but the caller's modules silently stop training.
 
-Caught by: test_train_mode_inputs[True-True], test_train_mode_inputs[False-True], test_train_mode_inputs[True-False]
+Caught by: test_arguments_unchanged[train]
 """
 
 import copy

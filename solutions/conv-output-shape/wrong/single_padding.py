@@ -1,6 +1,6 @@
 """Wrong: adds the padding once instead of on both sides.
 
-Caught by: test_padding, test_dilation, test_everything_non_square
+Caught by: test_padding, test_pairs, test_everything_non_square
 """
 
 

@@ -1,6 +1,6 @@
 """Wrong: never clears gradients; each step adds to the previous (averaged) ones.
 
-Caught by: test_several_steps_match_big_batch_2_ranks, test_several_steps_match_big_batch_3_ranks, test_returns_global_mean_loss
+Caught by: test_several_steps_match_big_batch_2_ranks, test_several_steps_match_big_batch_3_ranks
 """
 
 import torch.distributed as dist

@@ -1,7 +1,7 @@
 """WRONG VARIANT: conv_cost assumes square kernels and outputs: it uses kernel_size[0] and
 output_size[0] for both dimensions.
 
-Caught by: test_parameter_count, test_cost_against_modules, test_cost_non_square
+Caught by: test_cost_against_modules, test_cost_non_square[standard], test_cost_non_square[separable]
 """
 
 import torch
