@@ -1,7 +1,7 @@
 """What do the OS walls cost? Grading with --isolation namespaces against --isolation process.
 
     python benchmarks/isolation.py                 # the whole catalogue, and the four light exercises
-    python benchmarks/isolation.py --runs 5
+    python benchmarks/isolation.py --runs 5 --only light
 
 In one run, alternating the sides of each pair (A B A B ...) after one warm-up each, the median
 of --runs wall-clock seconds of:
@@ -70,13 +70,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--only", choices=sorted(TARGETS), help="one of the two pairs")
     args = parser.parse_args(argv)
     os.environ.pop("TORCHDRILL_ROOT", None)
     print(f"{os.cpu_count()} cores, python {sys.version.split()[0]}, {args.runs} runs each, medians")
-    walled, plain = pair(lambda: grade("namespaces"), lambda: grade("process"), args.runs)
-    light, bare = pair(lambda: grade("namespaces", LIGHT), import_torch, args.runs)
-    rows = [("catalogue", "namespaces vs process", walled, plain),
-            ("light", "4 light exercises (namespaces) vs python -c 'import torch'", light, bare)]
+    rows = []
+    if args.only in (None, "catalogue"):
+        walled, plain = pair(lambda: grade("namespaces"), lambda: grade("process"), args.runs)
+        rows.append(("catalogue", "namespaces vs process", walled, plain))
+    if args.only in (None, "light"):
+        light, bare = pair(lambda: grade("namespaces", LIGHT), import_torch, args.runs)
+        rows.append(("light", "4 light exercises (namespaces) vs python -c 'import torch'", light, bare))
     missed = False
     for key, what, a, b in rows:
         ratio = a / b

@@ -97,7 +97,9 @@ ATTACK_TABLE: dict[str, Expect] = {
     "import-the-answer": Expect(0.0, flags=("sandbox-denied",)),
     "seed-replay": Expect(0.0),
     # forbidden APIs by the back door
-    "forbidden-getattr": Expect(0.0, flags=FORBIDDEN, messages=("forbidden operation aten.relu",)),
+    # the exercise's forbidden function, reached by getattr: refused at the Python level first
+    "forbidden-getattr": Expect(0.0, flags=FORBIDDEN, messages=(
+        "torch.nn.functional.relu is forbidden in this exercise",)),
     "forbidden-torch-ops": Expect(0.0, flags=FORBIDDEN),
     "forbidden-exec-base64": Expect(0.0, messages=("compiling code at run time",)),
     "forbidden-importlib": Expect(0.0, flags=FORBIDDEN),
