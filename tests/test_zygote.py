@@ -65,8 +65,9 @@ def _denied(act):
         return type(exc).__name__
 
 def _dumpable():
-    import ctypes
-    return ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)          # PR_GET_DUMPABLE
+    # prctl needs ctypes, and reaching ctypes from candidate code is now a native-code flag
+    # that zeroes the exercise: the probe does not ask (its /proc reads below still prove it)
+    return "refused: ctypes from candidate code zeroes the exercise"
 
 def _observe():
     ppid = os.getppid()
@@ -290,7 +291,7 @@ def test_secrets_never_pass_through_the_zygote(fixture_root, monkeypatch, tmp_pa
     assert sent and configs
     for payload in sent:
         request = json.loads(payload)
-        assert set(request) == {"cwd", "env"}
+        assert set(request) == {"cwd", "env", "walls"}   # walls: the child's OS wall spec (no secret)
         assert "seed" not in payload.decode() and configs[0] not in payload.decode()
 
 
@@ -406,7 +407,8 @@ def test_timing_runs_alone(fixture_root, monkeypatch, tmp_path):
     exercises = [dataclasses.replace(tiny, slug=f"tiny{i}", timing=timing) for i in range(4)]
     lock, spans, active = threading.Lock(), [], [0]
 
-    def fake_run_child(exercise, root, *, mode, device, threads, time_limit_s, nonce=None):
+    def fake_run_child(exercise, root, *, mode, device, threads, time_limit_s, nonce=None,
+                       isolation="process"):
         with lock:
             active[0] += 1
             concurrent = active[0]
