@@ -14,7 +14,6 @@ from __future__ import annotations
 import _thread
 import importlib
 import os
-import re
 import sys
 import traceback
 import weakref
@@ -25,7 +24,7 @@ from torch.utils._python_dispatch import _get_current_dispatch_mode
 from grader.checks import compare as _compare
 from grader.checks import guard as _guard
 from grader.checks.compare import rms_atol, tolerances  # noqa: F401 - part of the API
-from grader.checks.describe import _type_name, describe, format_call, safe_str  # noqa: F401
+from grader.checks.describe import _type_name, describe, format_call, memory_message, safe_str  # noqa: F401
 from grader.kinds import Flag
 from grader.sandbox import opaque as _opaque
 from grader.sandbox import state as _state
@@ -187,37 +186,10 @@ def _grader_exception(exc: BaseException) -> bool:
 def _exc_summary(exc: BaseException) -> str:
     where = _candidate_location(getattr(exc, "__traceback__", None))
     where = f" (at {where})" if where else ""
-    memory = _memory_message(exc)
+    memory = memory_message(exc, _config["memory_limit_mb"])
     if memory:
         return f"{memory}{where}"
     return f"{safe_str(_type_name(exc), 80)}: {safe_str(exc)}{where}"
-
-
-_ALLOC = re.compile(r"(?:tried to allocate|allocate) (\d+) bytes")
-
-
-def _memory_message(exc: BaseException) -> str:
-    """'exceeded the 6 GiB memory limit ...' for an allocation the limit refused, else ''."""
-    try:
-        text = safe_str(exc, 2000)
-        is_memory = isinstance(exc, MemoryError) or (
-            isinstance(exc, RuntimeError) and ("can't allocate memory" in text
-                                               or "Cannot allocate memory" in text
-                                               or "out of memory" in text.lower()))
-    except BaseException:  # noqa: BLE001
-        return ""
-    if not is_memory:
-        return ""
-    limit = _config["memory_limit_mb"]
-    what = f"the {_gib(limit * 2**20)} memory limit" if limit else "the available memory"
-    found = _ALLOC.search(text)
-    tried = f" (tried to allocate {_gib(int(found.group(1)))})" if found else ""
-    return f"exceeded {what}{tried}: {_type_name(exc)}"
-
-
-def _gib(nbytes: int) -> str:
-    gib = nbytes / 2**30
-    return f"{gib:.3g} GiB" if gib >= 1 else f"{nbytes / 2**20:.0f} MiB"
 
 
 def _candidate_location(tb) -> str:

@@ -3,6 +3,8 @@ a candidate's tensor subclass or container may do anything in its methods."""
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 _tensor_type = torch.Tensor      # captured at import, before candidate code can patch it
@@ -54,3 +56,29 @@ def _describe(value) -> str:
 def format_call(fn_name: str, args, kwargs) -> str:
     parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
     return f"{fn_name}({', '.join(parts)})"
+
+
+_ALLOC = re.compile(r"(?:tried to allocate|allocate) (\d+) bytes")
+
+
+def memory_message(exc: BaseException, limit_mb: int) -> str:
+    """'exceeded the 6 GiB memory limit ...' for an allocation the limit refused, else ''."""
+    try:
+        text = safe_str(exc, 2000)
+        is_memory = isinstance(exc, MemoryError) or (
+            isinstance(exc, RuntimeError) and ("can't allocate memory" in text
+                                               or "Cannot allocate memory" in text
+                                               or "out of memory" in text.lower()))
+    except BaseException:  # noqa: BLE001
+        return ""
+    if not is_memory:
+        return ""
+    what = f"the {_gib(limit_mb * 2**20)} memory limit" if limit_mb else "the available memory"
+    found = _ALLOC.search(text)
+    tried = f" (tried to allocate {_gib(int(found.group(1)))})" if found else ""
+    return f"exceeded {what}{tried}: {_type_name(exc)}"
+
+
+def _gib(nbytes: int) -> str:
+    gib = nbytes / 2**30
+    return f"{gib:.3g} GiB" if gib >= 1 else f"{nbytes / 2**20:.0f} MiB"
