@@ -402,15 +402,10 @@ def test_snapshot_restores_patched_bindings():
 
 
 def test_memory_message_names_the_limit():
-    from grader import harness as h
-    saved = h._config["memory_limit_mb"]
-    h._config["memory_limit_mb"] = 2048
-    try:
-        err = RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: can't "
-                           "allocate memory: you tried to allocate 21474836480 bytes.")
-        assert h._memory_message(err) == ("exceeded the 2 GiB memory limit (tried to allocate "
-                                          "20 GiB): RuntimeError")
-        assert h._memory_message(MemoryError()).startswith("exceeded the 2 GiB memory limit")
-        assert h._memory_message(ValueError("x")) == ""
-    finally:
-        h._config["memory_limit_mb"] = saved
+    from grader.checks.describe import memory_message
+    err = RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: can't "
+                       "allocate memory: you tried to allocate 21474836480 bytes.")
+    assert memory_message(err, 2048) == ("exceeded the 2 GiB memory limit (tried to allocate "
+                                         "20 GiB): RuntimeError")
+    assert memory_message(MemoryError(), 2048).startswith("exceeded the 2 GiB memory limit")
+    assert memory_message(ValueError("x"), 2048) == ""
