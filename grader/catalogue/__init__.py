@@ -44,6 +44,15 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """An interview follow-up: asked when the named check (or any check, for a tag) failed or passed."""
+    ask: str
+    when: str          # "failed": probe the misconception | "passed": go deeper
+    check: str = ""    # a hidden check's function name, e.g. "test_same_padding_even_kernel"
+    tag: str = ""      # or one of the exercise's tags
+
+
+@dataclass(frozen=True)
 class TimingCase:
     name: str
     params: dict  # shapes ("input", "weight", ...) and keyword arguments, as written
@@ -76,6 +85,7 @@ class Exercise:
     requires: tuple[str, ...]
     memory_limit_mb: int
     path: Path = field(compare=False)
+    follow_ups: tuple[FollowUp, ...] = ()
 
     @property
     def prompt_path(self) -> Path:
@@ -120,6 +130,7 @@ _TOP_KEYS = {
     "forbidden": (list, False, 'forbidden = ["torch.nn.functional.conv2d"]'),
     "forbidden_ops": (list, False, 'forbidden_ops = ["aten.convolution"]'),
     "hints": (list, False, '[[hints]] text = "..."'),
+    "follow_ups": (list, False, '[[follow_ups]] check = "test_x", when = "failed", ask = "..."'),
     "timing": (dict, False, "[timing] entry = ..., reference = ..., cases = [...]"),
     "requires": (list, False, 'requires = ["triton"]  # optional packages'),
     "memory_limit_mb": (int, False, "memory_limit_mb = 4096"),
@@ -191,6 +202,29 @@ def _parse_timing(table: dict, toml_path: Path) -> Timing:
     )
 
 
+FOLLOW_UP_WHEN = ("failed", "passed")
+
+
+def _parse_follow_ups(items: list, toml_path: Path) -> tuple[FollowUp, ...]:
+    found = []
+    for i, item in enumerate(items):
+        where = f"{toml_path}: follow_ups[{i}]"
+        if not isinstance(item, dict) or not set(item) <= {"check", "tag", "when", "ask"}:
+            raise InputError(f"{where} must be a table with check or tag, when and ask only")
+        if ("check" in item) == ("tag" in item):
+            raise InputError(f"{where} needs exactly one of check = \"test_name\" or tag = \"tag\"")
+        if item.get("when") not in FOLLOW_UP_WHEN:
+            raise InputError(f"{where}: when must be \"failed\" or \"passed\"")
+        if not isinstance(item.get("ask"), str) or not item["ask"].strip():
+            raise InputError(f"{where}: ask = \"the question\" is missing")
+        key = "check" if "check" in item else "tag"
+        if not isinstance(item[key], str) or not item[key]:
+            raise InputError(f"{where}: {key} must be a non-empty string")
+        found.append(FollowUp(ask=item["ask"].strip(), when=item["when"],
+                              check=item.get("check", ""), tag=item.get("tag", "")))
+    return tuple(found)
+
+
 def load_exercise(folder: Path) -> Exercise:
     toml_path = folder / "exercise.toml"
     try:
@@ -238,6 +272,7 @@ def load_exercise(folder: Path) -> Exercise:
         requires=_str_list(data.get("requires", []), "requires", toml_path),
         memory_limit_mb=int(data.get("memory_limit_mb", 6144)),
         path=folder,
+        follow_ups=_parse_follow_ups(data.get("follow_ups", []), toml_path),
     )
 
 

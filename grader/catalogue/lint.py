@@ -95,6 +95,26 @@ def exercise_problems(ex: Exercise) -> list[str]:
             if known and not any(matches(name.split("[")[0], k) for k in known):
                 problems.append(f"{ex.slug}: {variant} names '{name}', which is not a check in "
                                 f"{ex.hidden_tests.name}")
+    functions = {k.split("::")[-1].split("[")[0] for k in known}
+    problems += follow_up_problems(ex, functions)
+    return problems
+
+
+def follow_up_problems(exercise: Exercise, check_names: set[str]) -> list[str]:
+    """What `validate` reports about an exercise's follow-ups: too few, or naming a check or tag
+    that does not exist (each problem says the fix)."""
+    problems = []
+    slug = exercise.slug
+    if len(exercise.follow_ups) < 3:
+        problems.append(f"{slug}: {len(exercise.follow_ups)} follow-up question(s); add at least 3 "
+                        "[[follow_ups]] (check or tag, when, ask) to exercise.toml")
+    for fu in exercise.follow_ups:
+        if fu.check and check_names and fu.check not in check_names:
+            problems.append(f"{slug}: follow-up names check '{fu.check}', which is not a function "
+                            f"in {exercise.hidden_tests.name}")
+        if fu.tag and fu.tag not in exercise.tags:
+            problems.append(f"{slug}: follow-up names tag '{fu.tag}', not one of tags = "
+                            f"{list(exercise.tags)}")
     return problems
 
 
