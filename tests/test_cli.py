@@ -141,3 +141,10 @@ def test_device_cuda_without_gpu_is_exit_2(fixture_root, monkeypatch):
     res = invoke("grade", SUBS / "full", "--device", "cuda")
     assert res.exit_code == 2 and "no usable CUDA device" in res.output
     assert environment.resolve_device("auto") == "cpu"
+
+
+def test_an_output_folder_that_does_not_exist_is_refused_before_grading(fixture_root, tmp_path):
+    """Minutes of grading must never be lost to a typo in --json/--html: refused first."""
+    res = invoke("grade", SUBS / "full", "--json", tmp_path / "nope" / "r.json")
+    assert res.exit_code == 2
+    assert "nope: folder does not exist" in res.output and "graded" not in res.output

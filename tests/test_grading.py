@@ -39,7 +39,7 @@ def test_schema_fields(fixture_root, tmp_path):
                                           "isolation"}
     ex = result["exercises"][0]
     assert set(ex) - {"sources"} == {"slug", "title", "status", "score", "max_score", "duration_s", "checks",
-                                     "timings", "flags", "zeroed", "zeroed_by"}
+                                     "timings", "flags", "zeroed", "zeroed_by", "follow_ups"}
     assert set(ex["checks"][0]) == {"id", "name", "outcome", "points", "message"}
     assert ex["checks"][3]["message"].startswith("relu(Tensor[3] float64) returned the result with dtype")
 

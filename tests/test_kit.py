@@ -116,6 +116,9 @@ def test_kit_of_the_real_catalogue_leaks_nothing(real_root, tmp_path):
             for name in (*ex.files, "README.md", *(p.name for p in ex.public_tests)):
                 assert f"{prefix}exercises/{ex.slug}/{name}" in files, (ex.slug, name)
         assert not [n for n in files if n.endswith("exercise.toml")]
+        text = b"\n".join(files.values()).decode("utf-8", "replace")
+        asked = [fu.ask for ex in catalogue.values() for fu in ex.follow_ups]
+        assert [q for q in asked if q in text] == [], "interview follow-ups leaked into the kit"
 
 
 def test_the_scanner_finds_planted_leaks(real_root, tmp_path):

@@ -10,6 +10,7 @@ import click
 from grader.catalogue import load_catalogue, select
 from grader.cli import options as opt
 from grader.errors import InputError
+from grader.files import check_output_paths
 
 
 def _progress(ex, res, phase="checks"):
@@ -44,6 +45,7 @@ def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, a
     from grader.engine import grading, sources
     from grader.practice import workspace
     sub = opt.existing_dir(submission, "submission folder")
+    check_output_paths(json_out, html_out, junit_out)
     catalogue = load_catalogue()
     manifest = workspace.read_manifest(sub)
     exercises = select(catalogue, slugs or (manifest or {}).get("exercises") or ())

@@ -44,11 +44,23 @@ def _prompted_by(follow_up, checks: list[dict]) -> str | None:
     return f"every check passed ({follow_up.tag})" if not failed else None
 
 
+def _one_cause(checks: list[dict]) -> bool:
+    """Every check failed with the same message (a syntax error, an import error, the stub's
+    NotImplementedError): the failures share one cause and probe no particular idea."""
+    if not checks or any(c["outcome"] in (Outcome.PASSED, Outcome.SKIPPED) for c in checks):
+        return False
+    # Hypothesis appends each check's own falsifying example: compare what comes before it
+    messages = {str(c.get("message", "")).split(" (Falsifying")[0] for c in checks}
+    return len(messages) == 1 or all("NotImplementedError" in m for m in messages)
+
+
 def choose(exercise: Exercise, result: dict) -> list[dict]:
     """At most MAX_QUESTIONS follow-ups for one exercise's result, failures' probes first."""
-    if result.get("status") == Status.MISSING:
-        return []                           # nothing handed in: nothing to ask about
+    if result.get("status") != Status.GRADED:
+        return []                           # missing, crashed, timed out: the checks say nothing
     checks = _correctness_checks(result)
+    if _one_cause(checks):
+        return []                           # a syntax error or an untouched stub, not a misconception
     picked = []
     for when in ("failed", "passed"):
         for follow_up in exercise.follow_ups:

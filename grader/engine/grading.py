@@ -17,7 +17,7 @@ from pathlib import Path
 from grader import __version__
 from grader.catalogue import Exercise, timing_skip_reason
 from grader.catalogue.hidden_checks import expected_checks
-from grader.engine import scoring, static_check
+from grader.engine import follow_ups, scoring, static_check
 from grader.engine.scoring import score_exercise
 from grader.engine.sources import scrub
 from grader.engine.environment import machine_environment
@@ -265,6 +265,9 @@ def grade_all(exercises: list[Exercise], submission: Path, options: GradeOptions
                 time_exercise(ex, submission, res, options)
             if progress and timed:
                 progress(ex, res, "timed")
+    if options.audience == "interviewer":     # never in a candidate's JSON or report
+        for ex, res in zip(exercises, results):
+            res["follow_ups"] = follow_ups.choose(ex, res)
     return results
 
 

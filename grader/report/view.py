@@ -173,7 +173,7 @@ def _exercise_view(ex: dict, candidate_view: bool) -> dict:
     failing = [c for c in checks if c["outcome"] != Outcome.PASSED]
     here = float(ex.get("gradable_max_score", ex["max_score"]))
     return {
-        **{k: v for k, v in ex.items() if k not in ("checks", "flags", "sources")},
+        **{k: v for k, v in ex.items() if k not in ("checks", "flags", "sources", "follow_ups")},
         "title": ex.get("title") or ex["slug"],
         "duration_s": float(ex.get("duration_s") or 0.0),
         "status_label": STATUS_LABEL.get(ex["status"], ex["status"]),
@@ -193,6 +193,8 @@ def _exercise_view(ex: dict, candidate_view: bool) -> dict:
         "notes": [str(f.get("detail", "")) for f in notes],
         "zeroed": bool(ex.get("zeroed")), "zeroed_by": sorted(zeroing),
         "charts": timing_charts(ex), "sources": source_files(ex, marks) if sources else [],
+        # interview questions are for the interviewer's eyes only, whatever the JSON holds
+        "follow_ups": [] if candidate_view else list(ex.get("follow_ups") or []),
     }
 
 
