@@ -19,9 +19,14 @@ from grader.errors import InputError
               help="Mutation-test the hidden checks instead: every small mutant of the reference "
                    "must lose points (docs/mutation.md); exit 1 under 95 %.")
 @click.option("--json", "json_path", default=None, help="With --mutants: write the report here.")
+@click.option("--all-checks", is_flag=True,
+              help="Run every check on each wrong variant (default: only the checks its docstring "
+                   "names), to see everything that catches it.")
+@click.option("--seeds", type=click.IntRange(1, 10), default=2, show_default=True,
+              help="Secret seeds each alt/ solution is graded under.")
 @click.option("--limit", type=int, default=None,
               help="With --mutants: grade at most N mutants per exercise, spread over the module.")
-def validate(slugs, jobs, isolation, mutants, json_path, limit):
+def validate(slugs, jobs, isolation, mutants, json_path, limit, all_checks, seeds):
     """Prove references earn full marks, stubs zero, wrong variants lose points."""
     if mutants:
         return _mutants(slugs, jobs, isolation, json_path, limit)
@@ -43,7 +48,7 @@ def validate(slugs, jobs, isolation, mutants, json_path, limit):
 
     mode = opt.resolve_isolation(isolation, "cpu")
     problems, outcomes = v.validate(exercises, opt.resolve_jobs(jobs), progress=progress,
-                                    isolation=mode)
+                                    isolation=mode, all_checks=all_checks, seeds=seeds)
     if not slugs:
         problems = catalogue_problems(catalogue) + problems
     for p in problems:

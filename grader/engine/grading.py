@@ -32,6 +32,7 @@ class GradeOptions:
     jobs: int = 1
     audience: str = "interviewer"
     isolation: str = "process"        # resolved: "namespaces" or "process" (engine/environment.py)
+    only: tuple[str, ...] = ()        # validate: run only the checks these names select (-k)
 
 
 def missing_requirements(exercise: Exercise) -> list[str]:
@@ -61,7 +62,7 @@ def grade_exercise(exercise: Exercise, submission: Path, options: GradeOptions) 
             return failed_result(exercise, Status.ERROR, message, flags=result["flags"])
         threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
         run = run_child(exercise, root, mode="check", device=options.device, threads=threads,
-                        isolation=options.isolation,
+                        isolation=options.isolation, only=options.only,
                         time_limit_s=exercise.time_limit_s)
         _fill_from_run(result, exercise, run)
     finally:

@@ -94,7 +94,7 @@ def wall_spec(exercise: Exercise, root: Path, hidden_data: dict) -> walls.WallSp
 
 def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads: int,
               time_limit_s: float, nonce: str | None = None,
-              isolation: str = "process") -> ChildRun:
+              isolation: str = "process", only: tuple[str, ...] = ()) -> ChildRun:
     nonce = nonce or secrets.token_hex(16)
     data_dir = exercise.solution_dir / "data"
     config = {
@@ -112,6 +112,7 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         "max_processes": MAX_PROCESSES + 2 * (os.cpu_count() or 1),
         "cpu_limit_s": int(time_limit_s * (threads + 1) + 30),
         "allow_compilers": device == "cuda" and bool(exercise.requires),
+        "only": list(only),
     }
     spec = wall_spec(exercise, root, config["hidden_data"]) if isolation == "namespaces" else None
     if spec is not None:
