@@ -259,8 +259,9 @@ def _fill(out: dict, timed, kit: dict, submitted: dict, flags: _Flags) -> None:
               if logged.get(k) != digest and not (digest is None and k not in logged)]
     if differ:
         out["edited_after_last_run"] = True
-        flags.add(TimeBox.FILES, f"{', '.join(differ[:3])}{' and more' if len(differ) > 3 else ''} "
-                                 f"differ from what the last logged run saw (line {last_line}, "
+        names = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
+        flags.add(TimeBox.FILES, f"{names} {'differs' if len(differ) == 1 else 'differ'} from what "
+                                 f"the last logged run saw (line {last_line}, "
                                  f"{utc_text(last_t)}): changed after the last run of the checks, "
                                  "or the log belongs to other work")
 
