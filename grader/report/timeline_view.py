@@ -122,7 +122,7 @@ def timeline_view(result: dict, audience: str) -> dict | None:
     elif _num(tl.get("time_box_s")):
         rows.append(("time box", fmt_duration(_num(tl["time_box_s"]))))
     if tl.get("kit_id"):
-        rows.append(("kit id", f"{tl['kit_id']} (compare with what `torchdrill kit` printed)"))
+        rows.append(("kit id", f"{tl['kit_id']} (compare with what torchdrill kit printed)"))
     flags = [{"kind": str(f.get("kind", "")), "detail": str(f.get("detail", ""))}
              for f in tl.get("flags") or [] if isinstance(f, dict)]
     return {"chain": chain, "chain_text": CHAIN_TEXT.get(chain, chain), "rows": rows,
