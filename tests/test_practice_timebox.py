@@ -159,6 +159,25 @@ def test_intact_log_in_process(boxed):
     assert tl["elapsed_s"] == pytest.approx(1200, abs=1) and tl["last_edit"]["line"] == 2
 
 
+def test_crlf_line_endings_are_not_tampering(boxed):
+    path = boxed["path"]
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))   # a Windows unzip or editor
+    assert boxed["check"]()["flags"] == []
+
+
+def test_check_and_watch_in_a_time_boxed_kit_log_their_runs(fixture_root, tmp_path):
+    assert invoke("kit", tmp_path / "kit", "--time-box", "30m").exit_code == 0
+    work = tmp_path / "kit" / "exercises"
+    assert invoke("check", "--dir", work).exit_code == 1          # the stub fails its tests
+    res = invoke("watch", "--dir", work, "--once")
+    assert "(run 2 logged)" in res.output, res.output
+    vias = [json.loads(line)["via"] for line in (work / ".torchdrill" / "timebox.jsonl").open()]
+    assert vias == ["torchdrill check (first run)", "torchdrill check", "torchdrill watch"]
+    from grader.catalogue import load_catalogue
+    tl = timebox.verify(work, list(load_catalogue().values()))
+    assert tl["chain"] == "intact" and tl["runs"] == 2 and tl["first_pass"] == {}
+
+
 def test_a_truncated_log_is_flagged(boxed):
     path = boxed["path"]
     text = path.read_text()

@@ -97,7 +97,9 @@ def _chain(data: bytes, flags: _Flags) -> tuple[list[str], list[tuple[int, dict]
     if len(data) > MAX_LOG_BYTES:
         flags.add(TimeBox.TRUNCATED, "the log is over 2 MB; only its first 2 MB were read")
         data = data[:MAX_LOG_BYTES]
-    lines = data.decode("utf-8", errors="replace").split("\n")
+    # a canonical line never holds a raw \r: one before the \n is a line-ending conversion
+    lines = [line[:-1] if line.endswith("\r") else line
+             for line in data.decode("utf-8", errors="replace").split("\n")]
     tail = lines.pop()                  # '' when the log ends with a newline, as written
     if tail:
         flags.add(TimeBox.TRUNCATED, f"line {len(lines) + 1}, the last, is cut off in the middle "

@@ -273,7 +273,7 @@ def _append(folder: Path, entry: dict) -> dict:
     entry = dict(entry, n=len(lines), prev=line_hash(lines[-1]) if lines else FIRST_PREV)
     line = canonical(entry)
     box = folder / TIMEBOX_DIR
-    with open(box / LOG_FILE, "a", encoding="utf-8") as fh:
+    with open(box / LOG_FILE, "a", encoding="utf-8", newline="\n") as fh:   # \n on Windows too
         fh.write(line + "\n")                       # one write: a line is whole or absent
     tmp = box / f"{HEAD_FILE}.tmp"
     tmp.write_text(canonical({"entries": len(lines) + 1, "last": line_hash(line)}) + "\n",
