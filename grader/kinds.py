@@ -66,4 +66,18 @@ class Flag:
                                   REJECTED})
 
 
+class TimeBox:
+    """Kinds of flag on a time-boxed submission's log (the result's `timeline.flags`). They are
+    for the interviewer to weigh: none of them changes a score."""
+    NO_LOG = "timebox-no-log"            # the submission holds no log (or no readable one)
+    CHAIN = "timebox-chain"              # a line edited, removed or reordered: the chain breaks
+    TRUNCATED = "timebox-truncated"      # the log was cut short (a partial line, fewer entries)
+    CLOCK = "timebox-clock"              # times go backwards, or lie before the kit or ahead
+    OVERRUN = "timebox-overrun"          # the last run came after the box ended
+    FILES = "timebox-files"              # the submitted files are not those the last run saw
+    KIT = "timebox-kit"                  # the log or the box does not belong to this kit
+    # What makes the chain itself untrustworthy (the report then says "broken").
+    BREAKS_CHAIN = frozenset({CHAIN, TRUNCATED, KIT})
+
+
 SPEED_CHECK = "timing::speed"    # the id of the speed check an exercise with timing gets

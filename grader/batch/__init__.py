@@ -104,6 +104,8 @@ def grade_one(submission_path: str, out_dir: str, options: dict) -> dict:
             results = _rejected_results(exercises, str(exc))
         result = grading.build_result(results, submission, gopts, started)
         attach_sources(result, exercises, clean)
+        from grader.practice.timebox import attach_timeline
+        attach_timeline(result, clean, exercises, options.get("time_box_s"))
         scrub(result)
         out = Path(out_dir)
         report.write_json(result, out / f"{name}.json")

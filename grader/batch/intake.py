@@ -16,6 +16,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024       # one graded file (a .py file); read with
 MAX_WRAPPER_DEPTH = 3                  # alice.zip -> alice/exercises/conv2d/conv2d.py
 RESERVED_NAMES = {"leaderboard", "similarity"}   # the batch's own pages in OUT/
 IGNORED_DIRS = {"__MACOSX"}
+TIMEBOX_DIR = ".torchdrill"            # a time-boxed kit's log, beside the exercise folders
+TIMEBOX_FILES = ("timebox.json", "timebox.jsonl", "timebox.head")   # practice/watch.py names them
 
 
 class Rejected(Exception):
@@ -124,6 +126,10 @@ def _intake_zip(path: Path, exercises, dest: Path) -> None:
             return                                    # no exercise folder: everything missing
         present = {parts[len(prefix)] for _, parts in members.values()
                    if len(parts) > len(prefix) and parts[:len(prefix)] == prefix}
+        for name in TIMEBOX_FILES:
+            info = members.get("/".join([*prefix, TIMEBOX_DIR, name]), (None,))[0]
+            if info is not None and not info.is_dir():
+                _copy_log(lambda: zf.open(info), dest, name)
         for ex in exercises:
             if ex.slug not in present:
                 continue
@@ -161,8 +167,24 @@ def _wrapped_root(folder: Path, slugs: set[str]) -> Path:
     return root
 
 
+def _copy_log(opener, dest: Path, name: str) -> None:
+    """Copy one time-box log file, capped (one byte over the cap tells the grader it was cut);
+    a log that cannot be read is left out: the timeline then says so, the grade is unaffected."""
+    try:
+        with opener() as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return
+    (dest / TIMEBOX_DIR).mkdir(exist_ok=True)
+    (dest / TIMEBOX_DIR / name).write_bytes(data)
+
+
 def _intake_dir(path: Path, exercises, dest: Path) -> None:
     root = _wrapped_root(path, {ex.slug for ex in exercises})
+    for name in TIMEBOX_FILES:
+        src = root / TIMEBOX_DIR / name
+        if not os.path.islink(src) and not os.path.islink(root / TIMEBOX_DIR) and src.is_file():
+            _copy_log(lambda: open(src, "rb"), dest, name)
     for ex in exercises:
         folder = root / ex.slug
         try:

@@ -114,7 +114,7 @@ def start(slugs, directory):
     """Copy exercises (stub, prompt, public tests) into a work folder."""
     from grader.practice import workspace
     target = Path(directory)
-    for slug, what in workspace.start(select(load_catalogue(), slugs), target):
+    for slug, what in workspace.start(select(load_catalogue(), slugs), target, echo=click.echo):
         click.echo(f"{target / slug}: {what}")
     click.echo("Next: edit the files, then `torchdrill check` (public tests) and "
                "`torchdrill grade` (hidden checks).")
@@ -168,7 +168,7 @@ def watch(slugs, directory, manual, once, max_polls):
         raise InputError(f"{directory}: no started exercise here; run `torchdrill start SLUG` first")
     clear = click.clear if sys.stdout.isatty() and not once else None
     watcher = w.Watcher(exercises, echo=click.echo, clear=clear, manual=manual,
-                        lines=None if once else sys.stdin)
+                        lines=None if once else sys.stdin, log_dir=folder, via="torchdrill watch")
     if once:
         watcher.run(exercises)
         sys.exit(0 if all(e.state == "pass" for e in exercises) else 1)

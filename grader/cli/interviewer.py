@@ -38,8 +38,11 @@ def _progress(ex, res, phase="checks"):
 @opt.isolation
 @click.option("--no-sources", is_flag=True,
               help="Leave the candidate's code out of the result (the interviewer's report shows it).")
+@opt.time_box("The submission comes from a kit made with this --time-box: check its log against "
+              "this box (a missing log is then flagged). Without it, a log found is checked "
+              "against the kit's own box.")
 def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, audience,
-          fail_under, jobs, isolation, no_sources):
+          fail_under, jobs, isolation, no_sources, time_box_s):
     """Grade a submission folder (one sub-folder per exercise; a work folder's manifest, when
     it has one, names the exercises graded)."""
     from grader.engine import grading, sources
@@ -62,6 +65,7 @@ def grade(submission, slugs, json_out, html_out, junit_out, no_timing, device, a
         click.echo(f"  not attempted ({len(missing)}): {', '.join(missing)}", err=True)
     if manifest is not None:
         _record_and_show_hints(result, sub, exercises)
+    _show_timeline(result, sub, exercises, time_box_s)
     _write_outputs(result, json_out, html_out, junit_out, audience)
     pct = _headline(result, len(exercises) if manifest is not None else None)
     if fail_under is not None and pct < fail_under:
@@ -102,6 +106,15 @@ def _record_and_show_hints(result: dict, sub: Path, exercises) -> None:
     record_safely(record, lambda message: click.echo(message, err=True))
 
 
+def _show_timeline(result: dict, sub: Path, exercises, time_box_s) -> None:
+    """A time-boxed submission: verify its log into the result's `timeline`; one line on stderr.
+    Its flags are for the interviewer: the score stays as graded."""
+    from grader.practice.timebox import attach_timeline, summary_line
+    timeline = attach_timeline(result, sub, exercises, time_box_s)
+    if timeline is not None:
+        click.echo(f"  time box  {summary_line(timeline)}", err=True)
+
+
 def _write_outputs(result, json_out, html_out, junit_out, audience):
     from grader import report
     if json_out:
@@ -129,13 +142,23 @@ def report_cmd(result_json, html_out, audience):
 @click.argument("out", type=click.Path())
 @opt.exercise
 @click.option("--hints", is_flag=True, help="Print the exercises' hints in INSTRUCTIONS.md.")
-def kit(out, slugs, hints):
+@opt.time_box("A time-boxed take-home (3h, 90m, 2h30m): the kit's run_checks.py logs the start "
+              "and every run in a hash-chained log that `grade` checks and shows as a timeline.")
+def kit(out, slugs, hints, time_box_s):
     """Write a candidate kit (folder or .zip): prompts, stubs, public tests."""
     from grader.practice import kit as kit_mod
     exercises = select(load_catalogue(), slugs)
-    count = kit_mod.build_kit(exercises, Path(out), with_hints=hints)
+    timebox = None
+    if time_box_s is not None:
+        from grader.practice.timebox import kit_settings
+        timebox = kit_settings(exercises, time_box_s)
+    count = kit_mod.build_kit(exercises, Path(out), with_hints=hints, timebox=timebox)
     click.echo(f"wrote {out}: {len(exercises)} exercise(s), {count} file(s); "
                "no solutions or hidden checks. Send it to the candidate.")
+    if timebox:
+        from grader.practice.watch import fmt_duration
+        click.echo(f"time box {fmt_duration(time_box_s)}, kit id {timebox['kit_id']}: the report "
+                   "of each submission shows the kit id its log was started with; keep this one.")
 
 
 @click.command("grade-many")
@@ -153,8 +176,9 @@ def kit(out, slugs, hints):
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where candidates are graded.")
 @opt.isolation
+@opt.time_box("The submissions come from a kit made with this --time-box (see `grade`).")
 def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, executor, scheduler,
-               isolation):
+               isolation, time_box_s):
     """Grade many candidates (a folder or .zip each); write a leaderboard."""
     from grader import batch
     from grader.report.format import points
@@ -166,7 +190,8 @@ def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, exec
     batch.prepare_out_dir(out)
     device = opt.resolve_device(device)
     options = {"slugs": list(slugs), "device": device, "timing": not no_timing,
-               "audience": audience, "isolation": opt.resolve_isolation(isolation, device)}
+               "audience": audience, "isolation": opt.resolve_isolation(isolation, device),
+               "time_box_s": time_box_s}
 
     def progress(done, total, row):
         what = (f"{row['pct']:.0f}% ({points(row['score'])} / {points(row['max_score'])})"

@@ -24,6 +24,16 @@ isolation = click.option("--isolation", type=click.Choice(["auto", "namespaces",
                               "work (auto), required (namespaces), or plain processes.")
 
 
+
+def time_box(help: str):
+    """--time-box 3h (also 90m, 2h30m), parsed to seconds; None when not given."""
+    def parse(ctx, param, value):
+        from grader.practice.timebox import parse_time_box
+        return None if value is None else parse_time_box(value)
+    return click.option("--time-box", "time_box_s", default=None, metavar="DURATION",
+                        callback=parse, help=help)
+
+
 def resolve_isolation(requested: str, device: str) -> str:
     """The isolation mode; prints once why it is weaker than asked, when it is."""
     from grader.engine.environment import resolve_isolation as resolve

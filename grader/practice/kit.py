@@ -3,6 +3,8 @@
     OUT/INSTRUCTIONS.md        how to start, what is graded, how to submit
     OUT/run_checks.py          runs the public checks (stdlib only; a copy of grader/watch.py)
     OUT/exercises/<slug>/      the prompt (README.md), the stub, the public tests
+    OUT/exercises/.torchdrill/timebox.json   with --time-box: the box, a fresh kit id, the files
+                               to edit (run_checks.py then logs each run: practice/timebox.py)
 
 Built from `exercises/` only: nothing under `solutions/` is ever read into the kit, and the
 grader package is not included. exercise.toml stays out too (it holds the hints, which the
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -60,7 +63,30 @@ def _fmt_points(x: float) -> str:
     return f"{x:g}"
 
 
-def instructions(exercises: list[Exercise], with_hints: bool = False) -> str:
+def _time_box_section(timebox: dict) -> list[str]:
+    from grader.practice.watch import fmt_duration
+    box = fmt_duration(timebox["time_box_s"])
+    return [
+        "",
+        f"## Time box: {box}",
+        "",
+        f"This is a time-boxed exercise: you have {box} from when you start. Start the clock",
+        "when you begin:",
+        "",
+        "    python run_checks.py --start",
+        "",
+        "(the first check run starts it too, if you forget). Every run of `run_checks.py` then",
+        "adds a line to `exercises/.torchdrill/timebox.jsonl`: the time, which exercises pass their",
+        "public tests, and a SHA-256 fingerprint of each file you edit, chained to the line before.",
+        "Leave the `.torchdrill` folder in `exercises/` and in your zip; run the checks once more",
+        "just before you zip, so the log's last line matches the files you send. Overrunning the",
+        "box, or a changed log, is shown to the interviewer next to your grade; it does not change",
+        "the grade.",
+    ]
+
+
+def instructions(exercises: list[Exercise], with_hints: bool = False,
+                 timebox: dict | None = None) -> str:
     total = sum(ex.points for ex in exercises)
     lines = [
         "# Your torchdrill exercises",
@@ -126,6 +152,8 @@ def instructions(exercises: list[Exercise], with_hints: bool = False) -> str:
             extra.append("needs " + ", ".join(f"`{r}`" for r in ex.requires))
         if extra:
             lines.append(f"- **{ex.slug}**: " + "; ".join(extra) + ".")
+    if timebox:
+        lines += _time_box_section(timebox)
     if with_hints and any(ex.hints for ex in exercises):
         lines += ["", "## Hints", ""]
         for ex in exercises:
@@ -236,7 +264,8 @@ def leak_problems(kit_root: Path, solutions: Path, exercises_root: Path | None =
     return problems
 
 
-def _write_tree(exercises: list[Exercise], root: Path, with_hints: bool) -> int:
+def _write_tree(exercises: list[Exercise], root: Path, with_hints: bool,
+                timebox: dict | None = None) -> int:
     count = 0
     for ex in exercises:
         for rel, src in _public_files(ex):
@@ -244,7 +273,14 @@ def _write_tree(exercises: list[Exercise], root: Path, with_hints: bool) -> int:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
             count += 1
-    (root / "INSTRUCTIONS.md").write_text(instructions(exercises, with_hints), encoding="utf-8")
+    (root / "INSTRUCTIONS.md").write_text(instructions(exercises, with_hints, timebox),
+                                          encoding="utf-8")
+    if timebox:
+        from grader.practice.watch import KIT_FILE, TIMEBOX_DIR
+        settings = root / "exercises" / TIMEBOX_DIR / KIT_FILE
+        settings.parent.mkdir(parents=True)
+        settings.write_text(json.dumps(timebox, indent=2) + "\n", encoding="utf-8")
+        count += 1
     runner = root / "run_checks.py"
     shutil.copyfile(Path(__file__).with_name("watch.py"), runner)
     runner.chmod(0o755)
@@ -268,16 +304,18 @@ def _zip_tree(root: Path, out: Path, top: str) -> None:
     tmp.replace(out)
 
 
-def build_kit(exercises: list[Exercise], out: Path, with_hints: bool = False) -> int:
+def build_kit(exercises: list[Exercise], out: Path, with_hints: bool = False,
+              timebox: dict | None = None) -> int:
     """Write the kit to folder `out` or, when it ends in .zip, to that zip. Returns the number
-    of files. Refuses a non-empty target and any kit in which `leak_problems` finds something."""
+    of files. Refuses a non-empty target and any kit in which `leak_problems` finds something.
+    `timebox` (practice/timebox.py:kit_settings) makes it a time-boxed kit."""
     check_out(out)
     if not exercises:
         raise InputError("no exercises to put in the kit")
     as_zip = out.suffix.lower() == ".zip"
     staging = Path(tempfile.mkdtemp(prefix="torchdrill-kit-"))
     try:
-        count = _write_tree(exercises, staging, with_hints)
+        count = _write_tree(exercises, staging, with_hints, timebox)
         problems = leak_problems(staging, solutions_dir(), exercises[0].path.parent)
         if problems:
             raise InputError(f"kit not written: {problems[0]}"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from grader.catalogue import Exercise
 from grader.errors import InputError
+from grader.practice.watch import record_run, start_clock
 
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 MANIFEST = ".torchdrill.json"
@@ -82,9 +83,10 @@ def adopt_kit(folder: Path, catalogue) -> dict | None:
     return write_manifest(folder, slugs, kit=name) if slugs else None
 
 
-def start(exercises: list[Exercise], target: Path) -> list[tuple[str, str]]:
+def start(exercises: list[Exercise], target: Path, echo=print) -> list[tuple[str, str]]:
     """Copy each exercise folder to target/<slug>. Existing files are never overwritten:
-    restarting keeps the candidate's work. Returns (slug, what happened) pairs."""
+    restarting keeps the candidate's work. In a time-boxed kit, starts the clock (once).
+    Returns (slug, what happened) pairs."""
     target.mkdir(parents=True, exist_ok=True)
     done = []
     for ex in exercises:
@@ -104,14 +106,16 @@ def start(exercises: list[Exercise], target: Path) -> list[tuple[str, str]]:
             created.append(str(rel))
         done.append((ex.slug, f"created {len(created)} file(s)" if created else "already there, kept"))
     write_manifest(target, [ex.slug for ex in exercises], kit=kit_name(target))
+    start_clock(target, "torchdrill start", echo)
     return done
 
 
 def check(exercises: list[Exercise], folder: Path, echo=print,
           record=None) -> tuple[int, int]:
     """Run each exercise's public tests in folder/<slug>. Returns (passed, attempted) exercises;
-    `record(slug, passed)` after each one run."""
+    `record(slug, passed)` after each one run. A time-boxed kit's log gets the run."""
     passed = attempted = 0
+    outcomes = {}
     for ex in exercises:
         work = folder / ex.slug
         if not work.is_dir():
@@ -132,9 +136,12 @@ def check(exercises: list[Exercise], folder: Path, echo=print,
         except subprocess.TimeoutExpired:
             ok, tail = False, f"timed out after {ex.time_limit_s:g} s"
         passed += ok
+        outcomes[ex.slug] = ok
         if record:
             record(ex.slug, ok)
         echo(f"{'✓' if ok else '✗'} {ex.slug}: {'public tests pass' if ok else 'public tests fail'}")
         if not ok:
             echo("\n".join("    " + line for line in tail.splitlines()[-25:]))
+    if outcomes:
+        record_run(folder, outcomes, "torchdrill check", echo)
     return passed, attempted

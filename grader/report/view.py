@@ -23,6 +23,7 @@ from markupsafe import Markup
 from grader.engine.scoring import NOT_MEASURED, not_measured_note
 from grader.kinds import SPEED_CHECK, Flag, Outcome, Status
 from grader.report import charts
+from grader.report.timeline_view import timeline_view
 from grader.timing import method_sentence as timing_method
 from grader.report.format import OUTCOME_LABEL, STATUS_LABEL, pct, points
 
@@ -227,6 +228,7 @@ def build_view(result: dict, audience: str) -> dict:
         "score_chart": Markup(charts.score_bars_svg(graded)) if graded else "",
         "strongest": strongest, "weakest": weakest, "summary": summary,
         "flags": flags, "method": method_sentence(result), "isolation": isolation_note(result),
+        "timeline": timeline_view(result, audience),
     }
 
 
