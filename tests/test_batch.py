@@ -176,9 +176,10 @@ def test_grade_one_writes_reports_and_never_raises(fixture_root, tmp_path, monke
     assert "relu keeps float64" in (out / "bob.html").read_text()
 
     from grader import report
-    monkeypatch.setattr(report, "write_html", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(report, "render_html", lambda *a, **k: 1 / 0)
     row = batch.grade_one(str(SUBS / "partial"), str(out), {"name": "eve", "timing": False})
     assert row["status"] == "error" and "ZeroDivisionError" in row["error"]
+    assert not (out / "eve.json").exists(), "no result without its report"
 
 
 def test_gate_runs_timing_alone():
