@@ -39,6 +39,7 @@ describes a deployment by hand and under a cluster manager.
 
 from __future__ import annotations
 
+import collections
 import time
 import uuid
 
@@ -114,7 +115,7 @@ def prepare_workers(client, catalogue, where: str, notice=None) -> list[str]:
 def run(work, tasks: list[tuple[dict, dict]], jobs: int, on_done, on_start=None, *,
         scheduler: str | None = None, catalogue=None, notice=None) -> list[dict]:
     """The executor interface (batch/executors.py): work(*task) for every task on an accepting
-    worker, on_start(name) as the scheduler starts it, on_done(outcome) as each finishes; the
+    worker, on_start(name) as a worker starts it, on_done(outcome) as each finishes; the
     outcomes returned (one per task, in completion order)."""
     from grader.batch import worker
     distributed = _distributed()
@@ -122,35 +123,47 @@ def run(work, tasks: list[tuple[dict, dict]], jobs: int, on_done, on_start=None,
     try:
         accepted = prepare_workers(client, catalogue, scheduler or "the local cluster", notice)
         batch_id = uuid.uuid4().hex[:8]
+        topic, starts = f"torchdrill-{batch_id}", collections.deque()
+        client.subscribe_topic(topic, lambda event: starts.append(event[1]["name"]))
         futures = {}
         for payload, options in tasks:
+            options = dict(options, events=topic)
             future = client.submit(worker.grade_task, work, payload, options,
                                    key=f"torchdrill-{batch_id}-{options['name']}", pure=False,
                                    workers=accepted, allow_other_workers=False)
             futures[future] = options
-        return _collect(client, distributed, futures, set(accepted), on_done, on_start)
+        return _collect(client, distributed, futures, set(accepted), on_done, on_start, starts)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def _collect(client, distributed, futures: dict, accepted: set[str], on_done, on_start) -> list:
-    """Outcomes as they finish; on_start for tasks the scheduler reports processing; error
-    outcomes for the rest once no accepting worker has been alive for NO_WORKER_GRACE_S."""
-    by_key = {future.key: options for future, options in futures.items()}
-    pending, started, outcomes = set(futures), set(), []
+def _collect(client, distributed, futures: dict, accepted: set[str], on_done, on_start,
+             starts) -> list:
+    """Outcomes as they finish; on_start for the candidates the workers announce (`starts`,
+    filled by the event subscription); error outcomes for the rest once no accepting worker
+    has been alive for NO_WORKER_GRACE_S."""
+    pending, finished, outcomes = set(futures), set(), []
     alone_since = None
 
     def finish(outcome):
         outcomes.append(outcome)
+        finished.add(outcome["row"]["candidate"])
         on_done(outcome)
+
+    def announce():
+        while starts:
+            name = starts.popleft()
+            if on_start and name not in finished:   # a rescheduled task announces again
+                on_start(name)
 
     while pending:
         try:
             done, pending = distributed.wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
         except (TimeoutError, distributed.TimeoutError):
             done = set()
+        announce()
         for future in done:
             try:
                 outcome = future.result()
@@ -159,12 +172,6 @@ def _collect(client, distributed, futures: dict, accepted: set[str], on_done, on
             finish(outcome)
         if not pending:
             break
-        if on_start:
-            for keys in client.processing().values():
-                for key in keys:
-                    if key in by_key and key not in started:
-                        started.add(key)
-                        on_start(by_key[key]["name"])
         if _workers(client) & accepted:
             alone_since = None
         elif alone_since is None:

@@ -71,4 +71,17 @@ def grade_task(work, payload: dict, options: dict) -> dict:
         root = archive.ensure(expected, None, installed=_INSTALLED)   # or CatalogueMismatch
         _ROOTS[expected] = root
     with ROOT_GATE.using(root):
+        _announce(options)
         return work(payload, options)
+
+
+def _announce(options: dict) -> None:
+    """Tell the client this candidate's grading starts now (the scheduler only knows which
+    worker a task is queued on): an event on the batch's topic, for its progress line."""
+    if not options.get("events"):
+        return
+    try:
+        from distributed import get_worker
+        get_worker().log_event(options["events"], {"name": options["name"]})
+    except Exception:  # noqa: BLE001 - progress only: never costs a candidate its grade
+        pass
