@@ -10,6 +10,7 @@ local executor's, interrupt the client and --resume, refuse a worker running ano
 version, and SIGKILL a worker mid-batch. Skipped, with the reason, without dask or unshare.
 """
 
+import collections
 import csv
 import json
 import os
@@ -390,3 +391,67 @@ def test_scheduler_needs_dask_executor(fixture_root, tmp_path):
     res = invoke("grade-many", subs, "--out", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
     assert res.exit_code == 2
     assert "--scheduler needs --executor dask" in res.output
+
+
+class _FakeFuture:
+    def __init__(self, key, outcome=None, exc=None):
+        self.key, self.outcome, self.exc, self.cancelled = key, outcome, exc, False
+
+    def result(self):
+        if self.exc is not None:
+            raise self.exc
+        return self.outcome
+
+    def cancel(self):
+        self.cancelled = True
+
+
+def test_a_task_that_keeps_killing_workers_is_an_error_row(monkeypatch):
+    """The scheduler gives up on a task after allowed-failures dead workers (KilledWorker):
+    that candidate becomes an "error" row saying so; the others are unaffected."""
+    killed = distributed.KilledWorker("torchdrill-x-eve", "tcp://w:1", 3)
+    ok = {"row": {"candidate": "alice", "status": "graded"}, "json": "{}", "html": ""}
+    futures = {_FakeFuture("k-alice", outcome=ok): {"name": "alice"},
+               _FakeFuture("k-eve", exc=killed): {"name": "eve", "submission": "/subs/eve"}}
+
+    class Client:
+        def scheduler_info(self, n_workers=-1):
+            return {"workers": {"tcp://w:2": {}}}
+
+    done = []
+    fake = type("D", (), {"wait": staticmethod(lambda fs, **kw: (set(fs), set())),
+                          "TimeoutError": TimeoutError})
+    cluster_mod._collect(Client(), fake, futures, {"tcp://w:2"}, done.append, None,
+                         collections.deque())
+    rows = {o["row"]["candidate"]: o["row"] for o in done}
+    assert rows["alice"]["status"] == "graded"
+    assert rows["eve"]["status"] == "error" and rows["eve"]["submission"] == "/subs/eve"
+    assert "died 4 times" in rows["eve"]["error"] and "keeps killing workers" in rows["eve"]["error"]
+
+
+def test_no_accepting_worker_left_ends_the_batch(monkeypatch):
+    """Every worker that accepted the catalogue is gone: after the grace period the waiting
+    candidates become "error" rows (and are cancelled) instead of a batch that never ends."""
+    monkeypatch.setattr(cluster_mod, "NO_WORKER_GRACE_S", 0.3)
+    monkeypatch.setattr(cluster_mod, "POLL_S", 0.05)
+    waiting = [_FakeFuture(f"k-{n}") for n in ("bob", "carol")]
+    futures = {f: {"name": f.key[2:]} for f in waiting}
+
+    class Client:
+        def scheduler_info(self, n_workers=-1):
+            return {"workers": {"tcp://late:9": {}}}                # joined later: not checked
+
+    def wait(fs, timeout, return_when):
+        time.sleep(timeout)
+        raise TimeoutError
+
+    done = []
+    fake = type("D", (), {"wait": staticmethod(wait), "TimeoutError": TimeoutError})
+    started = time.monotonic()
+    cluster_mod._collect(Client(), fake, futures, {"tcp://gone:1"}, done.append, None,
+                         collections.deque())
+    assert time.monotonic() - started < 5
+    assert sorted(o["row"]["candidate"] for o in done) == ["bob", "carol"]
+    assert all(o["row"]["status"] == "error" and "no worker that accepted" in o["row"]["error"]
+               for o in done)
+    assert all(f.cancelled for f in waiting)
