@@ -279,7 +279,7 @@ def test_a_worker_with_another_grader_is_refused(cluster, dozen):
         assert code == 0, output[-3000:]
         refused = [line for line in output.splitlines() if "refused" in line]
         assert len(refused) == 1, output[-3000:]
-        assert (f"refused: its catalogue would be " in refused[0]
+        assert ("refused: its catalogue would be " in refused[0]
                 and f"not the client's {short(catalogue_hash(FIXTURE_ROOT))}" in refused[0]
                 and "torchdrill 0.0.0+other here, 0.1.0 on the client" in refused[0]), refused[0]
         assert "on 2 worker(s)" in output
