@@ -318,6 +318,7 @@ def test_worker_killed_mid_batch(cluster, dozen):
     output = log.read_text(errors="replace")
     assert code == 0, output[-3000:]
     assert rescheduled, "the killed worker was not running any grading task"
+    assert f"worker {victim} lost" in output, output[-3000:]
     expected = {"alice": "4", "bob": "3", "ivan": "4", "judy": "4"}
     rows = _board(out)
     assert sorted(r["candidate"] for r in rows) == sorted(expected)   # exactly one row each

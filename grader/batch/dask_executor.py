@@ -132,7 +132,8 @@ def run(work, tasks: list[tuple[dict, dict]], jobs: int, on_done, on_start=None,
                                    key=f"torchdrill-{batch_id}-{options['name']}", pure=False,
                                    workers=accepted, allow_other_workers=False)
             futures[future] = options
-        return _collect(client, distributed, futures, set(accepted), on_done, on_start, starts)
+        return _collect(client, distributed, futures, set(accepted), on_done, on_start, starts,
+                        notice)
     finally:
         client.close()
         if cluster is not None:
@@ -140,12 +141,12 @@ def run(work, tasks: list[tuple[dict, dict]], jobs: int, on_done, on_start=None,
 
 
 def _collect(client, distributed, futures: dict, accepted: set[str], on_done, on_start,
-             starts) -> list:
+             starts, notice=None) -> list:
     """Outcomes as they finish; on_start for the candidates the workers announce (`starts`,
     filled by the event subscription); error outcomes for the rest once no accepting worker
     has been alive for NO_WORKER_GRACE_S."""
     pending, finished, outcomes = set(futures), set(), []
-    alone_since = None
+    alone_since, alive = None, set(accepted)
 
     def finish(outcome):
         outcomes.append(outcome)
@@ -172,7 +173,12 @@ def _collect(client, distributed, futures: dict, accepted: set[str], on_done, on
             finish(outcome)
         if not pending:
             break
-        if _workers(client) & accepted:
+        now_alive = _workers(client) & accepted
+        for address in sorted(alive - now_alive):
+            if notice:
+                notice(f"worker {address} lost: the scheduler moves its candidates to the others")
+        alive = now_alive
+        if alive:
             alone_since = None
         elif alone_since is None:
             alone_since = time.monotonic()
