@@ -176,9 +176,10 @@ def test_grade_one_writes_reports_and_never_raises(fixture_root, tmp_path, monke
     assert "relu keeps float64" in (out / "bob.html").read_text()
 
     from grader import report
-    monkeypatch.setattr(report, "write_html", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(report, "render_html", lambda *a, **k: 1 / 0)
     row = batch.grade_one(str(SUBS / "partial"), str(out), {"name": "eve", "timing": False})
     assert row["status"] == "error" and "ZeroDivisionError" in row["error"]
+    assert not (out / "eve.json").exists(), "no result without its report"
 
 
 def test_gate_runs_timing_alone():
@@ -301,3 +302,105 @@ def test_csv_and_html_from_rows(fixture_root):
                                                       "timing": True, "graded": 4, "problems": 1})
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
     assert 'id="problems"' in html
+
+
+# ----------------------------------------------------------------------------- as data, --resume
+
+def test_submission_travels_as_data(tiny, tmp_path):
+    payload = batch_intake.read_submission(SUBS / "conftest", tiny)
+    assert list(payload["files"]) == ["tiny/tiny.py"]            # only the graded files
+    z = make_zip(tmp_path / "h.zip", {"tiny/tiny.py": "x", "../evil.py": "x"})
+    assert "outside the archive" in batch_intake.read_submission(z, tiny)["rejected"]
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    batch_intake.write_submission(payload, dest)
+    assert (dest / "tiny" / "tiny.py").read_bytes() == payload["files"]["tiny/tiny.py"]
+    with pytest.raises(Rejected):
+        batch_intake.write_submission({"files": {"../x/y.py": b""}}, dest)
+    same = batch_intake.read_submission(SUBS / "conftest", tiny)
+    assert batch_intake.payload_hash(same) == batch_intake.payload_hash(payload)
+    assert batch_intake.payload_hash(batch_intake.read_submission(SUBS / "full", tiny)) \
+        != batch_intake.payload_hash(payload)
+
+
+def test_catalogue_archive_is_verified(fixture_root, tmp_path, monkeypatch):
+    from grader.catalogue import archive
+    monkeypatch.setenv(archive.CACHE_ENV, str(tmp_path / "cache"))
+    digest, data = archive.catalogue_hash(fixture_root), archive.pack(fixture_root)
+    assert digest.startswith("sha256:") and digest == archive.catalogue_hash(fixture_root)
+    assert archive.catalogue_hash(fixture_root, version="9.9") != digest   # the grader counts
+    elsewhere = tmp_path / "other-install"
+    (elsewhere / "exercises").mkdir(parents=True)
+    root = archive.ensure(digest, data, installed=elsewhere)                # received
+    assert root == tmp_path / "cache" / "catalogues" / digest[7:]
+    assert archive.catalogue_hash(root) == digest
+    assert archive.ensure(digest, None, installed=elsewhere) == root        # cached, re-hashed
+    assert archive.ensure(digest, None, installed=fixture_root) == fixture_root   # installed
+    hidden = root / "solutions" / "tiny" / "test_hidden.py"                 # a changed copy ...
+    hidden.write_text("def test_nothing(): pass\n")
+    with pytest.raises(archive.CatalogueMismatch, match="does not have catalogue"):
+        archive.ensure(digest, None, installed=elsewhere)
+    assert archive.ensure(digest, data, installed=elsewhere) == root        # ... is replaced
+    assert archive.catalogue_hash(root) == digest
+    monkeypatch.setattr("grader.__version__", "0.0.0+other")
+    with pytest.raises(archive.CatalogueMismatch,
+                       match=r"not the client's \w{12} \(torchdrill 0.0.0\+other here, 0.1.0 on"):
+        archive.ensure(digest, data, client_version="0.1.0", installed=elsewhere)
+
+
+def test_hostile_catalogue_archive_is_refused(tmp_path, monkeypatch):
+    import io
+    import tarfile
+    from grader.catalogue import archive
+    monkeypatch.setenv(archive.CACHE_ENV, str(tmp_path / "cache"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("exercises/../../evil.py")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(archive.CatalogueMismatch, match="holds 'exercises/../../evil.py'"):
+        archive.ensure("sha256:" + "0" * 64, buf.getvalue(), installed=tmp_path)
+    assert not (tmp_path / "evil.py").exists() and not (tmp_path / "cache" / "evil.py").exists()
+
+
+def test_no_worker_accepting_is_one_line(fixture_root):
+    from grader.batch import dask_executor
+    from grader.errors import InputError
+
+    class Refusing:
+        def wait_for_workers(self, n, timeout):
+            pass
+
+        def run(self, fn, *args, on_error):
+            return {"tcp://10.0.0.1:1": {"ok": False, "reason": "its catalogue would be X"}}
+
+    lines = []
+    with pytest.raises(InputError, match="no dask worker at tcp://s:1 can grade with catalogue "
+                                         r"\w{12}: worker tcp://10.0.0.1:1 refused: its catalogue"):
+        dask_executor.prepare_workers(Refusing(), ("sha256:" + "1" * 64, fixture_root),
+                                      "tcp://s:1", lines.append)
+    assert lines == ["worker tcp://10.0.0.1:1 refused: its catalogue would be X"]
+
+
+def test_resume_grades_only_what_changed(fixture_root, tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for name in ("alice", "bob", "carol"):
+        shutil.copytree(SUBS / "full", subs / name)
+    assert invoke("grade-many", subs, "--out", out, "--no-timing", "-j", "2").exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("[a-z]*.json")}
+    result = json.loads((out / "alice.json").read_text())
+    assert result["catalogue"].startswith("sha256:") and set(result["batch"]) == {"submission", "arguments"}
+    shutil.copy(SUBS / "partial" / "tiny" / "tiny.py", subs / "bob" / "tiny" / "tiny.py")
+    (out / "carol.json").unlink()                                   # lost in an interruption
+    res = invoke("grade-many", subs, "--out", out, "--no-timing", "--resume")
+    assert res.exit_code == 0, res.output
+    assert "resuming: 1 of 3 already graded" in res.stderr
+    graded = sorted(line.split()[1] for line in res.stderr.splitlines() if line.startswith("["))
+    assert graded == ["bob", "carol"]
+    assert (out / "alice.json").stat().st_mtime_ns == before["alice.json"]
+    rows = {r["candidate"]: r for r in csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text()))}
+    assert (rows["alice"]["score"], rows["bob"]["score"], rows["carol"]["score"]) == ("4", "3", "4")
+    res = invoke("grade-many", subs, "--out", out, "--no-timing", "--audience", "candidate",
+                 "--resume")                                        # other arguments: all again
+    assert "resuming: 0 of 3 already graded" in res.stderr

@@ -223,3 +223,43 @@ def intake(submission: Path, exercises, dest: Path) -> None:
         _intake_dir(submission, exercises, dest)
     else:
         raise Rejected("not a folder or a .zip file")
+
+
+# ----------------------------------------------------------------------------- as data
+
+def read_submission(submission: Path, exercises) -> dict:
+    """The graded files of a submission as data, read through `intake` with its limits, so it
+    can be graded where the submission's path means nothing (a cluster worker):
+    {"files": {"slug/name.py": bytes}}, or {"rejected": reason}."""
+    import shutil
+    import tempfile
+    clean = Path(tempfile.mkdtemp(prefix="torchdrill-intake-"))
+    try:
+        intake(submission, exercises, clean)
+        return {"files": {p.relative_to(clean).as_posix(): p.read_bytes()
+                          for p in sorted(clean.rglob("*")) if p.is_file()}}
+    except Rejected as exc:
+        return {"rejected": str(exc)}
+    finally:
+        shutil.rmtree(clean, ignore_errors=True)
+
+
+def write_submission(payload: dict, dest: Path) -> None:
+    """Recreate read_submission's files under the empty folder `dest` (slug/name.py only)."""
+    for rel, data in payload.get("files", {}).items():
+        parts = rel.split("/")
+        if len(parts) != 2 or any(p in ("", ".", "..") for p in parts):
+            raise Rejected(f"malformed submission entry {rel!r}")   # never from read_submission
+        (dest / parts[0]).mkdir(exist_ok=True)
+        (dest / parts[0] / parts[1]).write_bytes(data)
+
+
+def payload_hash(payload: dict) -> str:
+    """"sha256:<hex>" of what is graded: unchanged files, unchanged hash (for --resume)."""
+    import hashlib
+    digest = hashlib.sha256(b"torchdrill-submission-1\0")
+    if "rejected" in payload:
+        digest.update(b"rejected\0" + payload["rejected"].encode())
+    for rel, data in sorted(payload.get("files", {}).items()):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return "sha256:" + digest.hexdigest()

@@ -60,6 +60,7 @@ def write_leaderboard(rows: list[dict], exercises: list[dict], out_dir: Path, op
             "timing": bool(options.get("timing", True)),
             "graded": sum(r["status"] == Status.GRADED for r in rows),
             "problems": sum(r["status"] != Status.GRADED for r in rows),
+            "catalogue": options.get("catalogue", ""),
             # the threshold of similarity.html; False: it failed; absent: not run
             **({"similarity": options["similarity"]} if "similarity" in options else {})}
     write_atomic(out_dir / "leaderboard.csv", to_csv(rows, exercises))
@@ -67,10 +68,11 @@ def write_leaderboard(rows: list[dict], exercises: list[dict], out_dir: Path, op
 
 
 def prepare_out_dir(out_dir: Path) -> None:
-    """Create OUT; refuse a non-empty folder unless it holds an earlier leaderboard."""
+    """Create OUT; refuse a non-empty folder unless it holds an earlier (maybe unfinished) batch."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "leaderboard.csv").exists():
+    from grader.batch.resume import is_batch_folder
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_batch_folder(out_dir):
         raise InputError(f"{out_dir}: not empty and not an earlier grade-many output; "
                          "choose an empty or new folder")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -177,11 +177,11 @@ def kit(out, slugs, hints, time_box_s):
               help="Where candidates are graded.")
 @opt.isolation
 @opt.time_box("The submissions come from a kit made with this --time-box (see `grade`).")
+@opt.resume
 def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, executor, scheduler,
-               isolation, time_box_s):
+               isolation, time_box_s, resume):
     """Grade many candidates (a folder or .zip each); write a leaderboard."""
     from grader import batch
-    from grader.report.format import points
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
     subs = opt.existing_dir(subs_dir, "submissions folder")
@@ -192,21 +192,32 @@ def grade_many(subs_dir, out_dir, slugs, no_timing, device, audience, jobs, exec
     options = {"slugs": list(slugs), "device": device, "timing": not no_timing,
                "audience": audience, "isolation": opt.resolve_isolation(isolation, device),
                "time_box_s": time_box_s}
-
-    def progress(done, total, row):
-        what = (f"{row['pct']:.0f}% ({points(row['score'])} / {points(row['max_score'])})"
-                if row["status"] == "graded" else f"{row['status']}: {row['error']}")
-        click.echo(f"[{done}/{total}] {row['candidate']} {what} {row['duration_s']:.1f} s", err=True)
-
     for name in batch.ignored_entries(subs):
         click.echo(f"  skipping {name}: not a folder or a .zip", err=True)
-    click.echo(f"Grading {subs} into {out} ({options['device']}, {opt.resolve_jobs(jobs)} at once)", err=True)
+    where = f"dask {scheduler or 'local cluster'}" if executor == "dask" else "here"
+    click.echo(f"Grading {subs} into {out} ({options['device']}, {opt.resolve_jobs(jobs)} at once, "
+               f"{where})", err=True)
+
     def starting(name):
         click.echo(f"  grading {name} ...", err=True)
 
-    rows = batch.run_batch(subs, out, options, opt.resolve_jobs(jobs), executor=executor, progress=progress,
-                           starting=starting,
+    rows = batch.run_batch(subs, out, options, opt.resolve_jobs(jobs), executor=executor,
+                           progress=_batch_progress, starting=starting, resume=resume,
+                           notice=lambda line: click.echo(f"  {line}", err=True),
                            executor_options={"scheduler": scheduler} if executor == "dask" else None)
     ok = sum(r["status"] == "graded" for r in rows)
     click.echo(f"{len(rows)} candidate(s), {ok} graded normally; "
                f"leaderboard: {out / 'leaderboard.html'} and {out / 'leaderboard.csv'}")
+
+
+def _batch_progress(done, total, row, stats):
+    """One line per finished candidate: its verdict, then the batch's state and pace."""
+    from grader.report.format import points
+    what = (f"{row['pct']:.0f}% ({points(row['score'])} / {points(row['max_score'])})"
+            if row["status"] == "graded" else f"{row['status']}: {row['error']}")
+    left = stats.get("left_s")
+    pace = (f"{stats['running']} running, {stats['failed']} failed, "
+            f"{stats['rate_per_min']:.1f}/min"
+            + (f", about {left:.0f} s left" if left is not None and done < total else ""))
+    click.echo(f"[{done}/{total}] {row['candidate']} {what} {row['duration_s']:.1f} s  ({pace})",
+               err=True)

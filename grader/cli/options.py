@@ -23,6 +23,10 @@ isolation = click.option("--isolation", type=click.Choice(["auto", "namespaces",
                          help="The OS wall around every grading child: Linux namespaces where they "
                               "work (auto), required (namespaces), or plain processes.")
 
+resume = click.option("--resume", is_flag=True,
+                      help="Keep the candidates OUT already holds a result of, graded with the same "
+                           "catalogue, files and arguments; grade only the rest.")
+
 
 
 def time_box(help: str):

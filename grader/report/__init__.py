@@ -13,8 +13,13 @@ from grader.files import write_atomic
 from grader.report.html import render_html, write_html
 from grader.schema import load_result, validate_result
 
-__all__ = ["load_result", "render_html", "validate_result", "write_html", "write_json"]
+__all__ = ["json_text", "load_result", "render_html", "validate_result", "write_html", "write_json"]
+
+
+def json_text(result: dict) -> str:
+    """The result JSON as written to disk (a cluster worker returns this text to the client)."""
+    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_json(result: dict, path: Path) -> None:
-    write_atomic(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json_text(result))
