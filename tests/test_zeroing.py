@@ -90,3 +90,21 @@ def test_tampering_at_import_is_zeroed_in_json_html_junit_and_leaderboard(fixtur
     saved = json.loads((tmp_path / "out" / "mallory.json").read_text())
     assert saved["exercises"][0]["zeroed_by"] == ["tampering"]
     assert 'title="zeroed by a flag">⚑' in (tmp_path / "out" / "leaderboard.html").read_text()
+
+
+def test_speed_message_speaks_in_slowdowns_and_names_the_next_tier():
+    """The prompt's tiers are slowdowns ("within 3x of PyTorch"): so is the speed check's message."""
+    from grader.engine.scoring import speed_message, speed_share
+    tiers = ((3.0, 1.0), (6.0, 0.5), (15.0, 0.25))
+    rows = [{"case": "resnet", "candidate_ms": 4.0, "reference_ms": 1.0},
+            {"case": "depthwise", "candidate_ms": 4.0, "reference_ms": 1.0}]
+    share = speed_share(rows, tiers)
+    assert share == 0.5
+    text = speed_message(rows, tiers, share)
+    assert text == ("4.00x PyTorch's time (geometric mean of the cases: resnet 4.00x, depthwise "
+                    "4.00x): within the 6.00x tier, 50% of the speed points; 100% needs within 3.00x")
+    fast = [{"case": "one", "candidate_ms": 1.0, "reference_ms": 1.0}]
+    assert speed_message(fast, tiers, 1.0).endswith("within the 3.00x tier, 100% of the speed points")
+    slow = [{"case": "one", "candidate_ms": 40.0, "reference_ms": 1.0}]
+    assert "slower than the last tier (within 15x), 0% of the speed points" in speed_message(slow, tiers, 0.0)
+    assert speed_message([{"case": "x", "error": "boom"}], tiers, 0.0) == "earned 0% of the speed points"

@@ -203,7 +203,7 @@ def time_exercise(exercise: Exercise, submission: Path, result: dict, options: G
     if events:
         result["timings"] = events[0].get("rows", [])
         share, earned = scoring.speed_points(result["timings"], timing.tiers, timing.speed_points)
-        message = f"earned {share:.0%} of the speed points"
+        message = scoring.speed_message(result["timings"], timing.tiers, share)
         why = next(filter(None, (r.get("error") or r.get("skipped")
                                  for r in result["timings"])), None)
         if share == 0 and why:

@@ -142,3 +142,30 @@ def speed_points(rows, tiers, points: float) -> tuple[float, float]:
     """(share, points earned) for the timing rows of one exercise."""
     share = max(0.0, min(1.0, speed_share(rows, tiers)))
     return share, round(points * share, 4)
+
+
+def _times(x: float) -> str:
+    return f"{x:.2f}x" if x < 10 else f"{x:.0f}x"
+
+
+def speed_message(rows, tiers, share: float) -> str:
+    """The speed check's message in the prompt's terms (slowdowns against PyTorch): the
+    measured slowdown per case, the tier it reached and what the next tier needs."""
+    values = slowdowns(rows)
+    mean = geomean_slowdown(rows)
+    if math.isinf(mean):
+        return f"earned {share:.0%} of the speed points"
+    cases = ", ".join(f"{row.get('case', '?')} {_times(v)}" for row, v in zip(rows, values))
+    where = (f"{_times(mean)} PyTorch's time (geometric mean of the cases: {cases})"
+             if len(values) > 1 else f"{_times(mean)} PyTorch's time ({cases})")
+    ordered = sorted(tuple(t) for t in (tiers or DEFAULT_TIERS))
+    reached = next((t for t in ordered if mean <= t[0] * (1 + 1e-9)), None)
+    if reached is None:
+        return (f"{where}: slower than the last tier (within {_times(ordered[-1][0])}), "
+                f"0% of the speed points")
+    text = f"{where}: within the {_times(reached[0])} tier, {share:.0%} of the speed points"
+    better = [t for t in ordered if t[0] < reached[0] and t[1] > reached[1]]
+    if better:
+        goal = better[-1]
+        text += f"; {goal[1]:.0%} needs within {_times(goal[0])}"
+    return text

@@ -194,7 +194,9 @@ def _run_timing(config: dict, channel: Channel) -> None:
     from grader.timing.run import time_exercise
     from grader.checks.pytest_plugin import emit_denials
     from pathlib import Path
+    from grader.timing.allocator import pin_malloc
     exercise = load_exercise(Path(config["exercise_dir"]))
+    pin_malloc()                                   # before lock_down: it needs ctypes
     box = sandbox.lock_down(config)                # from here on, candidate code may run
     harness.configure(sandbox=box)
     try:
