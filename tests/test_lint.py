@@ -70,3 +70,15 @@ def test_validate_fails_when_a_named_check_passes(catalogue):
     res = invoke("validate", "tiny", "--isolation", "process")
     assert res.exit_code == 1
     assert "its docstring says test_add_small catches it, which passed" in res.output
+
+
+def test_a_wrong_variant_runs_only_its_named_checks_unless_all_checks(catalogue):
+    """Named checks only (a fifth of the time); --all-checks runs them all, to re-annotate."""
+    res = invoke("validate", "tiny", "--isolation", "process")
+    assert res.exit_code == 0, res.output
+    line = next(l for l in res.output.splitlines() if "wrong relu_no_dtype.py" in l)
+    assert "1 of 1 named check(s) failed" in line
+    res = invoke("validate", "tiny", "--isolation", "process", "--all-checks", "--seeds", "1")
+    assert res.exit_code == 0, res.output
+    line = next(l for l in res.output.splitlines() if "wrong relu_no_dtype.py" in l)
+    assert "named check" not in line and "/4" in line

@@ -1,9 +1,14 @@
-"""`torchdrill validate` over the real catalogue, as an author runs it (issue 2: "CI runs it").
+"""`torchdrill validate --quick` over the real catalogue, as CI runs it (issue 2: "CI runs it").
 
-Every reference and alternative solution earns full correctness marks, every stub zero, every
-`solutions/<slug>/wrong/*.py` loses points, the public tests pass on the reference. This is the
-slowest test of the suite (every exercise graded about ten times); it is what proves that the
-hidden checks are sharp and fair. An exercise whose optional requirement is missing (Triton)
+Every reference earns full correctness marks, every stub zero, every `solutions/<slug>/wrong/*.py`
+fails the checks its docstring names, the first alternative earns full marks, the first partial
+implementation loses only the checks it may lose, the public tests pass on the reference, and
+the catalogue's structure (lint, follow-ups) is clean. This is the slowest test of the suite.
+
+--quick is the suite's share of the proof: the full `torchdrill validate` (every alt/ under two
+secret seeds, every partial/) grades every full-run variant and takes several times longer on
+two cores; authors run it (and `validate --mutants`) when they change an exercise, and the
+figures are in docs/mutation.md. An exercise whose optional requirement is missing (Triton)
 must be reported as skipped, never silently dropped.
 """
 
@@ -22,7 +27,7 @@ from conftest import invoke
 @pytest.mark.slow
 def test_validate_the_real_catalogue(real_root):
     catalogue = load_catalogue()
-    res = invoke("validate", "-j", str(max(2, os.cpu_count() or 1)))
+    res = invoke("validate", "--quick", "-j", str(max(2, os.cpu_count() or 1)))
     assert res.exit_code == 0, res.output[-6000:]
     lines = res.output.splitlines()
     for slug, ex in catalogue.items():
@@ -31,6 +36,9 @@ def test_validate_the_real_catalogue(real_root):
             continue
         ran = [line for line in lines if line.startswith(("✓ " + slug + ":"))]
         kinds = {line.split(":", 1)[1].split()[0] for line in ran}
-        assert {"reference", "stub", "public", "wrong"} <= kinds, (slug, kinds)
+        expected = {"reference", "stub", "public", "wrong"}
+        expected |= {"alt"} if ex.alternatives() else set()
+        expected |= {"partial"} if ex.partials() else set()
+        assert expected <= kinds, (slug, kinds)
         assert len([k for k in ran if ": wrong " in k]) == len(ex.wrong_variants()), slug
     assert "0 structural problem(s)" in res.output

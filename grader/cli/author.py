@@ -24,9 +24,12 @@ from grader.errors import InputError
                    "names), to see everything that catches it.")
 @click.option("--seeds", type=click.IntRange(1, 10), default=2, show_default=True,
               help="Secret seeds each alt/ solution is graded under.")
+@click.option("--quick", is_flag=True,
+              help="The test suite's pass: one seed, and the first alt/ and partial/ variant of "
+                   "each exercise only (every wrong/ variant still runs).")
 @click.option("--limit", type=int, default=None,
               help="With --mutants: grade at most N mutants per exercise, spread over the module.")
-def validate(slugs, jobs, isolation, mutants, json_path, limit, all_checks, seeds):
+def validate(slugs, jobs, isolation, mutants, json_path, limit, all_checks, seeds, quick):
     """Prove references earn full marks, stubs zero, wrong variants lose points."""
     if mutants:
         return _mutants(slugs, jobs, isolation, json_path, limit)
@@ -48,7 +51,7 @@ def validate(slugs, jobs, isolation, mutants, json_path, limit, all_checks, seed
 
     mode = opt.resolve_isolation(isolation, "cpu")
     problems, outcomes = v.validate(exercises, opt.resolve_jobs(jobs), progress=progress,
-                                    isolation=mode, all_checks=all_checks, seeds=seeds)
+                                    isolation=mode, all_checks=all_checks, seeds=seeds, quick=quick)
     if not slugs:
         problems = catalogue_problems(catalogue) + problems
     for p in problems:
