@@ -82,3 +82,17 @@ def test_a_wrong_variant_runs_only_its_named_checks_unless_all_checks(catalogue)
     assert res.exit_code == 0, res.output
     line = next(l for l in res.output.splitlines() if "wrong relu_no_dtype.py" in l)
     assert "named check" not in line and "/4" in line
+
+
+def test_every_contract_row_names_a_real_check_and_a_variant_that_names_it(catalogue):
+    contract = catalogue / "solutions" / "tiny" / "contract.toml"
+    good = contract.read_text()
+    contract.write_text(good + '\n[[clause]]\ntext = "x"\ncheck = "test_nope"\n'
+                        '\n[[clause]]\ntext = "y"\ncheck = "test_add_small"\nwrong = "relu_no_dtype"\n'
+                        '\n[[clause]]\ntext = "z"\ncheck = "test_relu_dtype"\nwrong = "ghost"\n')
+    found = problems(catalogue)
+    assert any("names check 'test_nope'" in p for p in found)
+    assert any("wrong/relu_no_dtype.py does not name test_add_small" in p for p in found)
+    assert any("names wrong/ghost.py, which does not exist" in p for p in found)
+    contract.unlink()
+    assert any("contract.toml is missing" in p for p in problems(catalogue))

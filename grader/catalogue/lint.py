@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import re
+import tomllib
 from pathlib import Path
 
 from grader.catalogue import Exercise, solutions_dir
@@ -96,7 +97,39 @@ def exercise_problems(ex: Exercise) -> list[str]:
                 problems.append(f"{ex.slug}: {variant} names '{name}', which is not a check in "
                                 f"{ex.hidden_tests.name}")
     functions = {k.split("::")[-1].split("[")[0] for k in known}
+    problems += contract_problems(ex, functions)
     problems += follow_up_problems(ex, functions)
+    return problems
+
+
+def contract_problems(ex: Exercise, functions: set[str]) -> list[str]:
+    """solutions/<slug>/contract.toml, row by row: the clause's check exists, its wrong/ variant
+    exists and names that check in "Caught by", so validate (which runs a wrong variant's named
+    checks) proves every row. "static:..." checks are the static pass's, not hidden checks."""
+    path = ex.solution_dir / "contract.toml"
+    if not path.is_file():
+        return [f"{ex.slug}: {path} is missing: map every clause of the prompt to its check and "
+                "wrong/ variant ([[clause]] text, check, wrong)"]
+    try:
+        rows = tomllib.loads(path.read_text(encoding="utf-8")).get("clause", [])
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return [f"{ex.slug}: {path} is not valid TOML ({exc})"]
+    problems = []
+    for i, row in enumerate(rows):
+        check, wrong = str(row.get("check", "")), row.get("wrong")
+        where = f"{ex.slug}: contract.toml clause {i + 1} ({str(row.get('text', ''))[:40]!r})"
+        function = check.split("[")[0]
+        if not check.startswith("static:") and functions and function not in functions:
+            problems.append(f"{where} names check '{check}', not a function in test_hidden.py")
+        if not wrong:
+            continue
+        variant = ex.solution_dir / "wrong" / f"{wrong}.py"
+        if not variant.is_file():
+            problems.append(f"{where} names wrong/{wrong}.py, which does not exist")
+        elif not check.startswith("static:") and not any(
+                matches(n.split("[")[0], f"test_hidden.py::{function}") for n in caught_by(variant)):
+            problems.append(f"{where}: wrong/{wrong}.py does not name {function} in 'Caught by:'; "
+                            "name it there (if it always catches it) or map the clause to a check it names")
     return problems
 
 

@@ -1,6 +1,6 @@
 """WRONG VARIANT: ignores bn.weight and bn.bias (gamma and beta): only normalises.
 
-Caught by: test_matches_float64, test_matches_float32[1e-05], test_matches_float32[0.001]
+Caught by: test_matches_float64, test_matches_float32[1e-05], test_matches_float32[0.001], test_affine[affine]
 """
 
 import torch

@@ -1,7 +1,7 @@
 """WRONG VARIANT: uses sqrt(running_var) without bn.eps: close for large variances, far off
 for small ones or a large eps.
 
-Caught by: test_matches_float64, test_matches_float32[1e-05], test_matches_float32[0.001]
+Caught by: test_matches_float64, test_matches_float32[1e-05], test_matches_float32[0.001], test_eps
 """
 
 import torch

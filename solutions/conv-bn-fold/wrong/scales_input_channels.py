@@ -1,7 +1,7 @@
 """WRONG VARIANT: scales the weight along dim 1 (input channels) instead of dim 0 (output
 channels); it even runs whenever C_in / groups == C_out or 1.
 
-Caught by: test_matches_float64, test_matches_float32[1e-05], test_matches_float32[0.001]
+Caught by: test_matches_float64, test_matches_float32[1e-05], test_matches_float32[0.001], test_square_channels_scaled_per_output
 """
 
 import torch
