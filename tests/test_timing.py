@@ -470,7 +470,7 @@ def test_cuda_time_case_end_to_end_with_fakes(monkeypatch):
 
 # ------------------------------------------------------------------- the timed exercises' specs
 
-@pytest.mark.parametrize("slug", ["fast-conv2d", "triton-bias-relu"])
+@pytest.mark.parametrize("slug", ["fast-conv2d", "triton-bias-relu", "depthwise-conv-triton"])
 def test_exercise_timing_specs_build(slug):
     """Every [timing] case of our timed exercises builds its inputs and evaluates its flops."""
     from pathlib import Path

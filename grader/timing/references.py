@@ -41,6 +41,15 @@ def bias_relu(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     return _relu_(_add(x, bias.view(shape)))
 
 
+_conv2d = F.conv2d
+
+
+def depthwise_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Tensor:
+    """PyTorch reference for the Triton depthwise exercise: F.conv2d(x, w, b, padding=1,
+    groups=C), with the candidate's signature (stride, padding and groups are fixed there)."""
+    return _conv2d(x, weight, bias, 1, 1, 1, x.shape[1])
+
+
 # Dotted references resolved now, so a candidate who replaces `torch.nn.functional.conv2d`
 # at import time does not change what the reference side runs.
 _REFERENCES = {
@@ -63,6 +72,8 @@ _REFERENCES = {
     "torch.add": torch.add,
     "grader.timing.references.bias_relu": bias_relu,
     "grader.timing.references:bias_relu": bias_relu,
+    "grader.timing.references.depthwise_conv3x3": depthwise_conv3x3,
+    "grader.timing.references:depthwise_conv3x3": depthwise_conv3x3,
 }
 
 
