@@ -1,7 +1,7 @@
 """WRONG: masks the taps with the flat offset only (0 <= r*W + q < H*W) instead of the row and
 column separately: column -1 of row r reads the last pixel of row r - 1 and column W reads
 the first of row r + 1, instead of the zero padding. Right only when W == 1.
-Caught by: test_zero_padding_at_borders
+Caught by: test_zero_padding_at_borders, test_thin_images
 """
 
 import torch

@@ -1,6 +1,6 @@
 """WRONG: one scale for the whole weight tensor (max over all channels), repeated K times:
 channels with small weights lose their precision.
-Caught by: test_quantize_weight_per_channel
+Caught by: test_quantize_weight_per_channel, test_matches_torch_quantize_per_channel
 """
 
 import torch
