@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import operator
+import os
 import sys
 import types
 
@@ -150,7 +152,7 @@ class Snapshot:
                 accepted = list(values)
                 for i in [i for i, (a, b) in enumerate(zip(now, values)) if a is not b]:
                     label, owner = owners[i]
-                    if _library_change(label, values[i], now[i]):
+                    if _library_change(f"{label}.{keys[i]}", values[i], now[i]):
                         accepted[i] = now[i]         # the library wrapped its own function
                         continue
                     changed.append(f"{label}.{keys[i]}")
@@ -166,7 +168,7 @@ class Snapshot:
                     klass, proxy, label, watched, _ = entry
                     for k, v in list(proxy.items()):
                         if k not in watched and _watched_value(v):
-                            if _library_change(label, _GONE, v) or _inherited(klass, k) is v:
+                            if _library_change(f"{label}.{k}", _GONE, v) or _inherited(klass, k) is v:
                                 continue             # e.g. Triton's interpreter patch scopes
                             changed.append(f"{label}.{k} (added)")
                             _del_class_attr(klass, k)
@@ -205,13 +207,17 @@ def _library_change(label: str, old, new) -> bool:
     it replaces something it wraps it (functools.wraps: `__wrapped__` leads to the old value),
     as torch.optim does to `Optimizer.step` on first use."""
     package = label.split(".")[0]
+    if package == "triton" and _INTERPRETING() and label.endswith(".static_print") \
+            and new in (print, sys.modules["builtins"].print):
+        return True                 # the interpreter's tl.static_print is the builtin print
     func = getattr(new, "__func__", new)
+    func = func.func if isinstance(func, functools.partial) else func   # tl.multiple_of & co.
     code = getattr(func, "__code__", None)
     box = current()
     if code is None or not hasattr(code, "co_filename") or box is None \
             or box.untrusted_code(code) or f"/{package}/" not in code.co_filename:
         return False
-    if old is _GONE:
+    if old is _GONE or _triton_interpreter_patch(package, code):
         return True
     inner, seen = new, 0
     while inner is not None and seen < 5:
@@ -220,6 +226,19 @@ def _library_change(label: str, old, new) -> bool:
             return True
         seen += 1
     return False
+
+
+def _INTERPRETING() -> bool:
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def _triton_interpreter_patch(package: str, code) -> bool:
+    """Triton's interpreter (TRITON_INTERPRET=1, every CPU grading child) rebinds triton.language
+    builtins to its own wrappers when a kernel calls a @triton.jit library function (tl.zeros_like,
+    tl.sum, tl.cdiv, ...) and, for device-function calls, never restores them: triton's own code
+    (runtime/interpreter.py; candidates cannot compile under that name) changing triton."""
+    return (package == "triton" and _INTERPRETING()
+            and code.co_filename.replace("\\", "/").endswith("/triton/runtime/interpreter.py"))
 
 
 def _inherited(klass, key):
