@@ -1,0 +1,21 @@
+"""Wrong: the conv has no padding.
+
+Caught by: test_submodules, test_embed, test_forward_embeddings, test_kernel_size[5]
+"""
+
+import torch
+from torch import nn
+
+
+class SiameseEncoder(nn.Module):
+    def __init__(self, in_channels, features, kernel_size=3):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, features, kernel_size)
+        self.proj = nn.Linear(features, features)
+
+    def embed(self, x):
+        return self.proj(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+    def forward(self, a, b):
+        za, zb = self.embed(a), self.embed(b)        # the same modules, called twice
+        return za, zb, torch.linalg.vector_norm(za - zb, dim=1)
