@@ -307,6 +307,8 @@ CEIL = [
     ([pool("maxpool", 2, stride=2, padding=1, ceil_mode=True)], (1, 1, 5, 5)),
     ([pool("avgpool", 2, stride=2, padding=1, ceil_mode=True)], (1, 2, 7, 7)),
     ([pool("maxpool", 3, stride=2, ceil_mode=True)], (2, 1, 10, 10)),
+    # (n - k) divisible by the stride: rounding up adds nothing
+    ([pool("maxpool", 3, stride=2, ceil_mode=True)], (1, 1, 7, 7)),
     ([pool("maxpool", 3, stride=2, padding=1, ceil_mode=True), pool("avgpool", 2, ceil_mode=True)],
      (1, 3, 21, 21)),
 ]
