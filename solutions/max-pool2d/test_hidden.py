@@ -28,7 +28,9 @@ MODULE = "max_pool2d"
 F64 = torch.float64
 HYPOTHESIS = dict(deadline=None, database=None, print_blob=False, report_multiple_bugs=False,
                   suppress_health_check=list(HealthCheck),
-                  phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+                  phases=[Phase.explicit, Phase.reuse, Phase.generate])
+# No shrink phase either: a failing candidate (or mutant) must fail fast; the first failing
+# example is reported as drawn.
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -398,7 +400,7 @@ def pool_cases(draw):
 
 
 @pytest.mark.points(3)
-@settings(max_examples=30, **HYPOTHESIS)
+@settings(max_examples=20, **HYPOTHESIS)
 @given(case=pool_cases())
 @example(case={"shape": (2, 2, 5, 5), "kwargs": {"kernel_size": 2, "stride": 2, "padding": 1,
                                                  "ceil_mode": True},
