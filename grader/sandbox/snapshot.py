@@ -208,10 +208,10 @@ def _library_change(label: str, old, new) -> bool:
     as torch.optim does to `Optimizer.step` on first use."""
     package = label.split(".")[0]
     if package == "triton" and _INTERPRETING() and label.endswith(".static_print") \
-            and new in (print, sys.modules["builtins"].print):
+            and (new is _PRINT or new is _BUILTINS.print):
         return True                 # the interpreter's tl.static_print is the builtin print
     func = getattr(new, "__func__", new)
-    func = func.func if isinstance(func, functools.partial) else func   # tl.multiple_of & co.
+    func = func.func if _type(func) is _PARTIAL else func   # tl.multiple_of & co.
     code = getattr(func, "__code__", None)
     box = current()
     if code is None or not hasattr(code, "co_filename") or box is None \
@@ -249,6 +249,8 @@ def _inherited(klass, key):
     return _GONE
 
 
+# captured now: candidate code may rebind the builtins (isinstance, print, ...) before a check
+_PRINT, _PARTIAL, _type, _BUILTINS = print, functools.partial, type, sys.modules["builtins"]
 _getitem = operator.getitem
 _IMMUTABLE_TYPE = 1 << 8          # Py_TPFLAGS_IMMUTABLETYPE: C types refuse attribute changes
 _GONE = object()
