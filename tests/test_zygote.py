@@ -408,7 +408,7 @@ def test_timing_runs_alone(fixture_root, monkeypatch, tmp_path):
     lock, spans, active = threading.Lock(), [], [0]
 
     def fake_run_child(exercise, root, *, mode, device, threads, time_limit_s, nonce=None,
-                       isolation="process"):
+                       isolation="process", only=()):
         with lock:
             active[0] += 1
             concurrent = active[0]
