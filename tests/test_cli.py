@@ -73,7 +73,8 @@ def test_start_then_check(fixture_root, tmp_path):
     res = invoke("start", "tiny", "--dir", tmp_path)
     assert res.exit_code == 0
     work = tmp_path / "tiny"
-    assert sorted(p.name for p in work.iterdir()) == ["README.md", "exercise.toml", "test_tiny.py", "tiny.py"]
+    # exercise.toml stays home: it holds every hint at once and the interviewer's follow-ups
+    assert sorted(p.name for p in work.iterdir()) == ["README.md", "test_tiny.py", "tiny.py"]
     res = invoke("check", "--dir", tmp_path)
     assert res.exit_code == 1 and "✗ tiny" in res.output
     (work / "tiny.py").write_text((fixture_root / "solutions" / "tiny" / "tiny.py").read_text())

@@ -96,8 +96,9 @@ def start(exercises: list[Exercise], target: Path, echo=print) -> list[tuple[str
         created = []
         for src in sorted(ex.path.rglob("*")):
             rel = src.relative_to(ex.path)
-            if src.is_dir() or "__pycache__" in rel.parts or src.suffix == ".pyc":
-                continue
+            if src.is_dir() or "__pycache__" in rel.parts or src.suffix == ".pyc" \
+                    or rel.name == "exercise.toml":
+                continue            # the metadata holds every hint and the interview follow-ups
             out = dest / rel
             if out.exists():
                 continue
