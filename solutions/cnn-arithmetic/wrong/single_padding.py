@@ -1,6 +1,6 @@
 """Wrong: adds the padding on one side only.
 
-Caught by: test_shape_conv, test_shape_pool
+Caught by: test_shape_conv (the pool shape check too, but only when a drawn pool has padding)
 """
 
 import math
