@@ -149,3 +149,12 @@ def test_an_output_folder_that_does_not_exist_is_refused_before_grading(fixture_
     res = invoke("grade", SUBS / "full", "--json", tmp_path / "nope" / "r.json")
     assert res.exit_code == 2
     assert "nope: folder does not exist" in res.output and "graded" not in res.output
+
+
+def test_a_reader_that_leaves_early_is_not_an_internal_error(fixture_root):
+    """`torchdrill hint tiny --all | head -1`: a closed pipe ends quietly with exit 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()                      # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert b"internal error" not in err and proc.returncode == 0, err

@@ -10,6 +10,7 @@ Exit codes: 0 done, 1 score under --fail-under (or checks failing for `check`/`v
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -37,6 +38,9 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit,
                 KeyboardInterrupt):
             raise
+        except BrokenPipeError:   # `torchdrill hint x | head -1`: the reader left, not a failure
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - the grader itself failed: exit 3, one line
             if os.environ.get("TORCHDRILL_DEBUG"):
                 raise
