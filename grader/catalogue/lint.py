@@ -51,6 +51,11 @@ def allowed_to_fail(variant: Path) -> list[str]:
     return CHECK_NAME.findall(match["text"]) if match else []
 
 
+def check_function(check_id: str) -> str:
+    """"test_hidden.py::test_same[3-4]" -> "test_same": the name docstrings and follow-ups use."""
+    return check_id.split("::")[-1].split("[")[0]
+
+
 def matches(named: str, check_id: str) -> bool:
     """Whether a name from a docstring ("test_groups", "test_random_*", "test_x[case]") names
     the check with this id ("test_hidden.py::test_random_groups[case]")."""
@@ -96,7 +101,7 @@ def exercise_problems(ex: Exercise) -> list[str]:
             if known and not any(matches(name.split("[")[0], k) for k in known):
                 problems.append(f"{ex.slug}: {variant} names '{name}', which is not a check in "
                                 f"{ex.hidden_tests.name}")
-    functions = {k.split("::")[-1].split("[")[0] for k in known}
+    functions = {check_function(k) for k in known}
     problems += contract_problems(ex, functions)
     problems += follow_up_problems(ex, functions)
     return problems

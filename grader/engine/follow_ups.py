@@ -11,14 +11,10 @@ never carry them (grading.grade_all attaches them only for the interviewer).
 from __future__ import annotations
 
 from grader.catalogue import Exercise
+from grader.catalogue.lint import check_function
 from grader.kinds import SPEED_CHECK, Outcome, Status
 
 MAX_QUESTIONS = 6
-
-
-def check_function(check_id: str) -> str:
-    """"test_hidden.py::test_same[3-4]" -> "test_same": the name follow-ups refer to."""
-    return check_id.split("::")[-1].split("[")[0]
 
 
 def _correctness_checks(result: dict) -> list[dict]:
