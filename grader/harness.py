@@ -357,10 +357,12 @@ def take_notes() -> str:
 
 
 def check(condition, message: str) -> None:
-    """assert with a candidate-facing message."""
-    _integrity("your code")
+    """assert with a candidate-facing message. Integrity is verified when the check passes
+    (tampering can only be worth something then), after the truth test, so whatever that
+    test ran is covered too."""
     if not condition:
         raise CheckFailed(message)
+    _integrity("your code")
 
 
 def assert_close(actual, expected: torch.Tensor, *, call: str = "", what: str = "the result",
@@ -369,19 +371,19 @@ def assert_close(actual, expected: torch.Tensor, *, call: str = "", what: str = 
     """`actual` must be a plain torch.Tensor of expected's shape, dtype and device, and close
     (tolerances: checks/compare.py). Exact type is required: a subclass or an object with a
     lying __eq__ could otherwise pass."""
-    _integrity(call or "your code")
     prefix = f"{call} returned {what}" if call else what[:1].upper() + what[1:]
     problem = _compare.mismatch(actual, expected, prefix=prefix, rtol=rtol, atol=atol,
                                 reduction=reduction, expected_from=expected_from)
     if problem:
         raise CheckFailed(problem)
+    _integrity(call or "your code")        # a match is only worth something untampered
 
 
 def assert_unchanged(before: torch.Tensor, after: torch.Tensor, name: str, call: str = "") -> None:
     """An input must come back exactly as it went in (values and metadata)."""
-    _integrity(call or "your code")
     same = (type(after) is _tensor_type and after.shape == before.shape
             and after.dtype == before.dtype and _equal(after, before))
     if not same:
         raise CheckFailed(f"{call or 'your function'} modified its input '{name}' in place; "
                           "inputs must be left unchanged (work on a copy)")
+    _integrity(call or "your code")

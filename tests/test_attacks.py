@@ -68,6 +68,7 @@ ATTACK_TABLE: dict[str, Expect] = {
     "patch-builtins": Expect(0.0, flags=TAMPER, messages=("builtins.type",)),
     "lying-objects": Expect(0.0, messages=("expected a plain torch.Tensor",)),
     "patch-pytest": Expect(0.0, flags=TAMPER),
+    "patch-pytest-in-call": Expect(0.0, flags=TAMPER),
     "patch-dispatcher": Expect(0.0, flags=TAMPER + ("sandbox-denied",)),
     "self-restoring-patch": Expect(0.0, flags=TAMPER, messages=("weakref callback",)),
     "gc-walk": Expect(0.0, flags=("sandbox-denied",)),

@@ -12,7 +12,7 @@ allowed to fail.
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from grader import harness as h
@@ -79,6 +79,8 @@ def test_stride(size, kernel, stride):
 
 @settings(max_examples=25, **SETTINGS)
 @given(size=sizes, kernel=kernels, padding=st.integers(0, 4))
+@example(size=1, kernel=3, padding=1)      # fits only thanks to the padding on both sides
+@example(size=2, kernel=5, padding=2)
 def test_padding(size, kernel, padding):
     """integer padding (added on both sides)"""
     if size + 2 * padding < kernel:
@@ -187,8 +189,13 @@ def _raises_value_error(fn):
     {"input_size": 8, "kernel_size": 3, "stride": 0},
     {"input_size": 0, "kernel_size": 1, "padding": 1},
     {"input_size": 8, "kernel_size": 3, "dilation": 0},
+    {"input_size": 8, "kernel_size": 0},
+    {"input_size": (8, 0), "kernel_size": 1, "padding": 1},
+    {"input_size": 3, "kernel_size": 6, "padding": 1},
+    {"input_size": 8, "kernel_size": 3, "padding": -1},
 ], ids=["kernel-too-large", "dilated-too-large", "same-with-stride", "zero-stride",
-        "zero-input-size", "zero-dilation"])
+        "zero-input-size", "zero-dilation", "zero-kernel-size", "zero-in-a-pair",
+        "too-large-despite-padding", "negative-padding"])
 def test_errors(kwargs):
     """raises ValueError where PyTorch refuses"""
     fn = h.candidate(MODULE).conv2d_output_shape

@@ -25,6 +25,8 @@ def conv2d_output_shape(input_size, kernel_size, stride=1, padding=0, dilation=1
         totals = [0, 0]
     else:
         totals = [2 * p for p in _axis_pairs(padding)]
+        if min(totals) < 0:
+            raise ValueError(f"negative padding {padding!r}")
     out = []
     for ni, ki, si, ti, di in zip(n, k, s, totals, d):
         room = ni + ti - (di * (ki - 1) + 1)

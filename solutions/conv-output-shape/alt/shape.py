@@ -30,4 +30,6 @@ def conv2d_output_shape(input_size, kernel_size, stride=1, padding=0, dilation=1
             raise ValueError(f"unknown padding {padding!r}")
         padding = 0
     p = _two(padding, "padding")
+    if min(p) < 0:
+        raise ValueError(f"padding cannot be negative, got {padding!r}")
     return tuple(_positions(*axis) for axis in zip(n, k, s, p, d))

@@ -1,7 +1,9 @@
 """WRONG: padding='same' split symmetrically, d*(k-1)//2 on each side.
 
 Right for odd kernels, one pixel short for even ones (PyTorch pads the extra pixel
-right/bottom). Caught by: test_padding_same_even, test_random_*."""
+right/bottom). Caught by: test_padding_same_even, test_stride_padding_dilation_together.
+
+The random checks catch it only when a draw has an even kernel with padding='same'."""
 
 import torch
 import torch.nn.functional as F
