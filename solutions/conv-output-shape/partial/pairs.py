@@ -1,4 +1,5 @@
-"""Missing: (h, w) pairs (ints only). Allowed to fail: test_pairs, test_everything_non_square
+"""Missing: (h, w) pairs (ints only). Allowed to fail: test_pairs, test_everything_non_square,
+test_errors[zero-in-a-pair]
 
 The reference without this one feature.
 """
