@@ -218,6 +218,27 @@ def test_bias(bias):
                     "(bias=False: neither conv has a bias)")
 
 
+def test_defaults():
+    """the defaults of __init__ are nn.Conv2d's: stride=1, padding=0, dilation=1, bias=True"""
+    mod = h.candidate(MODULE)
+    layer = h.call(mod.DepthwiseSeparableConv2d, 4, 6, 3)
+    label = "DepthwiseSeparableConv2d(4, 6, 3)"
+    h.check(isinstance(layer, nn.Module), f"{label} built {h.describe(layer)}; expected an nn.Module")
+    subs = layer.__dict__.get("_modules") or {}
+    dw, pw = subs.get("depthwise"), subs.get("pointwise")
+    h.check(isinstance(dw, nn.Conv2d) and isinstance(pw, nn.Conv2d),
+            f"{label}: self.depthwise and self.pointwise are {h.describe(dw)} and "
+            f"{h.describe(pw)}; expected two nn.Conv2d submodules")
+    for name, want in (("stride", (1, 1)), ("padding", (0, 0)), ("dilation", (1, 1))):
+        got = getattr(dw, name)
+        h.check(got == want, f"{label}: depthwise.{name} is {got!r}; expected {want!r} (the "
+                f"default {name} of __init__ is nn.Conv2d's)")
+    for name, conv in (("depthwise", dw), ("pointwise", pw)):
+        h.check(isinstance(conv.bias, nn.Parameter),
+                f"{label}: {name}.bias is {h.describe(conv.bias)}; expected a Parameter "
+                "(bias=True is the default)")
+
+
 @settings(max_examples=20, **FAST)
 @given(stride=small, padding=st.one_of(paddings, st.just("valid")), dilation=small)
 def test_spatial_arguments_on_depthwise(stride, padding, dilation):
