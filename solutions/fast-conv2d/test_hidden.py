@@ -142,6 +142,9 @@ def test_non_square():
     check(h.randn(2, 3, 6, 11), h.randn(4, 3, 2, 5))
     check(h.randn(2, 3, 12, 7), h.randn(4, 3, 5, 1))
     check(h.randn(1, 2, 5, 13), h.randn(3, 2, 1, 4))
+    # one tap short of 1x1 either way: a shortcut for 1x1 kernels must test both sizes
+    check(h.randn(2, 3, 7, 9), h.randn(4, 3, 1, 2))
+    check(h.randn(1, 2, 8, 6), h.randn(3, 2, 2, 1))
 
 
 def test_single_output_pixel():
