@@ -343,6 +343,21 @@ def call(fn, *args, **kwargs):
 
 # ------------------------------------------------------------------------------------ comparing
 
+def labelled(call: str, case: str = "") -> str:
+    """A call as a failure message names it, led by the case of the check that made it."""
+    return f"[case: {case}] {call}" if case else call
+
+
+def in_layout(t: torch.Tensor, layout: str) -> torch.Tensor:
+    """The same values in another memory layout: "channels_last", "transposed" (H and W strides
+    swapped over a fresh storage), anything else contiguous. t: (N, C, H, W)."""
+    if layout == "channels_last":
+        return t.contiguous(memory_format=torch.channels_last)
+    if layout == "transposed":
+        return t.transpose(2, 3).contiguous().transpose(2, 3)
+    return t.contiguous()
+
+
 def note(text: str) -> None:
     """Attach an explanation to the current check; the report shows it whatever the outcome
     (a quiz answer's explanation, the cost ratio of a separable conv)."""

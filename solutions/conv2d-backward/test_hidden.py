@@ -78,10 +78,6 @@ def _tolerance(expected, reduction):
     return rtol, atol
 
 
-def _labelled(call, case):
-    return f"[case: {case}] {call}" if case else call
-
-
 def _as_triple(got, call):
     h.check(type(got) in (tuple, list) and len(got) == 3,
             f"{call} returned {h.describe(got)}; expected a tuple of three tensors "
@@ -94,7 +90,7 @@ def check_backward(go, x, w, which=ALL, case="", **kw):
     conv2d_backward = h.candidate(MODULE).conv2d_backward
     expected = _oracle(go, x, w, **kw)
     got = h.call(conv2d_backward, go, x, w, **kw)
-    call = _labelled(h.last_call(), case)
+    call = h.labelled(h.last_call(), case)
     got = _as_triple(got, call)
     n, ho, wo = go.shape[0], go.shape[2], go.shape[3]
     k, kh, kw_ = w.shape[0], w.shape[2], w.shape[3]
@@ -107,15 +103,6 @@ def check_backward(go, x, w, which=ALL, case="", **kw):
             h.assert_close(g, e, call=call, what=name, rtol=rtol, atol=atol,
                            expected_from="autograd through F.conv2d")
     return got
-
-
-def _layout(t, layout):
-    """The same values in another memory layout: contiguous, channels-last or transposed."""
-    if layout == "channels_last":
-        return t.contiguous(memory_format=torch.channels_last)
-    if layout == "transposed":
-        return t.transpose(2, 3).contiguous().transpose(2, 3)
-    return t.contiguous()
 
 
 @st.composite
@@ -264,10 +251,10 @@ def test_non_square():
 def test_non_contiguous():
     """non-contiguous grad_output, input and weight (transposed, expanded, channels-last)"""
     go, x, w, kw = make_case(2, 4, (8, 8), 6, 3)
-    check_backward(_layout(go, "transposed"), _layout(x, "channels_last"),
+    check_backward(h.in_layout(go, "transposed"), h.in_layout(x, "channels_last"),
                    w.permute(2, 3, 0, 1).contiguous().permute(2, 3, 0, 1),
                    case="transposed grad_output, channels-last input, permuted weight", **kw)
-    check_backward(go, _layout(x, "transposed"), _layout(w, "channels_last"),
+    check_backward(go, h.in_layout(x, "transposed"), h.in_layout(w, "channels_last"),
                    case="transposed input, channels-last weight", **kw)
     # The gradient of out.sum() arrives as an expanded tensor with zero strides.
     go1 = h.randn(1, 6, 1, 1, dtype=F64).expand(2, 6, 6, 6)
@@ -279,10 +266,10 @@ def test_inputs_unchanged():
     conv2d_backward = h.candidate(MODULE).conv2d_backward
     for layout in ("contiguous", "channels_last", "transposed"):
         go, x, w, kw = make_case(2, 4, (8, 8), 6, 3, padding=1)
-        go, x, w = _layout(go, layout), _layout(x, layout), _layout(w, layout)
+        go, x, w = h.in_layout(go, layout), h.in_layout(x, layout), h.in_layout(w, layout)
         saved = [(t.clone(), t.stride()) for t in (go, x, w)]
         h.call(conv2d_backward, go, x, w, **kw)
-        call = _labelled(h.last_call(), f"{layout.replace('_', '-')} arguments")
+        call = h.labelled(h.last_call(), f"{layout.replace('_', '-')} arguments")
         for name, (before, stride), after in zip(["grad_output", "input", "weight"], saved,
                                                  (go, x, w)):
             h.assert_unchanged(before, after, name, call=call)
@@ -300,4 +287,4 @@ def test_random_all_parameters(case):
     gen = h.generator(case.pop("seed"))
     layout = case.pop("layout")
     go, x, w, kw = make_case(gen=gen, **case)
-    check_backward(go, _layout(x, layout), w, **kw)
+    check_backward(go, h.in_layout(x, layout), w, **kw)

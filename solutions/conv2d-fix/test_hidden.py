@@ -38,10 +38,6 @@ def _reduction(weight):
     return weight.shape[1] * weight.shape[2] * weight.shape[3]
 
 
-def _labelled(call, case):
-    return f"[case: {case}] {call}" if case else call
-
-
 def check_forward(x, w, b=None, case="", **kw):
     """The candidate's conv2d(x, w, b, **kw) must equal F.conv2d on the same arguments."""
     conv2d = h.candidate(MODULE).conv2d
@@ -49,7 +45,7 @@ def check_forward(x, w, b=None, case="", **kw):
         expected = F.conv2d(x.clone(), w.clone(), None if b is None else b.clone(), **kw)
     args = (x, w) if b is None else (x, w, b)
     got = h.call(conv2d, *args, **kw)
-    h.assert_close(got, expected, call=_labelled(h.last_call(), case), reduction=_reduction(w),
+    h.assert_close(got, expected, call=h.labelled(h.last_call(), case), reduction=_reduction(w),
                    expected_from="torch.nn.functional.conv2d")
 
 
@@ -75,7 +71,7 @@ def check_gradients(x, w, b=None, only=None, gen=None, case="", **kw):
                   "weight": n * ho * wo, "bias": n * ho * wo}
 
     out = h.call(conv2d, *leaves, **kw)
-    call = _labelled(h.last_call(), case)
+    call = h.labelled(h.last_call(), case)
     h.assert_close(out, expected_out.detach().to(dtype), call=call, reduction=_reduction(w),
                    expected_from="torch.nn.functional.conv2d")
     h.check(out.requires_grad,
@@ -92,15 +88,6 @@ def check_gradients(x, w, b=None, only=None, gen=None, case="", **kw):
         h.assert_close(got, want, call=f"out.backward(grad) after {call}",
                        what=f"{name}.grad", reduction=reductions[name],
                        expected_from="autograd through F.conv2d")
-
-
-def _layout(t, layout):
-    """The same values in another memory layout: contiguous, channels-last or transposed."""
-    if layout == "channels_last":
-        return t.contiguous(memory_format=torch.channels_last)
-    if layout == "transposed":
-        return t.transpose(2, 3).contiguous().transpose(2, 3)
-    return t.contiguous()
 
 
 @st.composite
@@ -143,7 +130,7 @@ def conv_cases(draw, float32=True):
 
 def make_tensors(case):
     gen = h.generator(case["seed"])
-    x = _layout(h.randn(*case["x"], dtype=case["dtype"], gen=gen), case["layout"])
+    x = h.in_layout(h.randn(*case["x"], dtype=case["dtype"], gen=gen), case["layout"])
     w = h.randn(*case["w"], dtype=case["dtype"], gen=gen)
     b = h.randn(case["w"][0], dtype=case["dtype"], gen=gen) if case["bias"] else None
     return x, w, b
@@ -232,11 +219,11 @@ def test_inputs_unchanged():
     """arguments left unchanged (contiguous, channels-last and non-contiguous arguments)"""
     conv2d = h.candidate(MODULE).conv2d
     for layout in ("contiguous", "channels_last", "transposed"):
-        x = _layout(h.randn(2, 3, 7, 7), layout)
-        w = _layout(h.randn(4, 3, 3, 3), layout)
+        x = h.in_layout(h.randn(2, 3, 7, 7), layout)
+        w = h.in_layout(h.randn(4, 3, 3, 3), layout)
         saved = [(t.clone(), t.stride()) for t in (x, w)]
         h.call(conv2d, x, w, padding=1)
-        call = _labelled(h.last_call(), f"{layout.replace('_', '-')} input and weight")
+        call = h.labelled(h.last_call(), f"{layout.replace('_', '-')} input and weight")
         for name, (before, stride), after in zip(["input", "weight"], saved, (x, w)):
             h.assert_unchanged(before, after, name, call=call)
             h.check(after.stride() == stride,

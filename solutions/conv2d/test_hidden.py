@@ -48,17 +48,13 @@ def _oracle(x, w, b=None, **kw):
     return out.to(x.dtype)
 
 
-def _labelled(call, case):
-    return f"[case: {case}] {call}" if case else call
-
-
 def check_forward(x, w, b=None, case="", **kw):
     """Call the candidate's conv2d(x, w, b, **kw) and compare with F.conv2d."""
     conv2d = h.candidate(MODULE).conv2d
     expected = _oracle(x, w, b, **kw)
     args = (x, w) if b is None else (x, w, b)
     got = h.call(conv2d, *args, **kw)
-    h.assert_close(got, expected, call=_labelled(h.last_call(), case), reduction=_reduction(w),
+    h.assert_close(got, expected, call=h.labelled(h.last_call(), case), reduction=_reduction(w),
                    expected_from="torch.nn.functional.conv2d")
     return got
 
@@ -90,7 +86,7 @@ def check_gradients(x, w, b=None, gen=None, wrt=GRAD_NAMES, case="", **kw):
                   "bias": n * ho * wo}
 
     out = h.call(conv2d, *leaves, **kw)
-    call = _labelled(h.last_call(), case)
+    call = h.labelled(h.last_call(), case)
     h.assert_close(out, expected_out.detach().to(dtype), call=call, reduction=_reduction(w),
                    expected_from="torch.nn.functional.conv2d")
     h.check(out.requires_grad,
@@ -108,16 +104,6 @@ def check_gradients(x, w, b=None, gen=None, wrt=GRAD_NAMES, case="", **kw):
         h.assert_close(got, want, call=f"backward through {call}",
                        what=f"the gradient for '{name}'", reduction=reductions[name],
                        expected_from="autograd through F.conv2d")
-
-
-def _layout(t, layout):
-    """The same values in another memory layout: contiguous, channels-last or transposed
-    (non-contiguous strides over a fresh storage)."""
-    if layout == "channels_last":
-        return t.contiguous(memory_format=torch.channels_last)
-    if layout == "transposed":
-        return t.transpose(2, 3).contiguous().transpose(2, 3)
-    return t.contiguous()
 
 
 # -------------------------------------------------------------------------- hypothesis cases
@@ -169,7 +155,7 @@ def make_tensors(case):
     """Data for a drawn case: a function of the case and the run's secret seed."""
     gen = h.generator(case["seed"])
     dtype = case["dtype"]
-    x = _layout(h.randn(*case["x"], dtype=dtype, gen=gen), case["layout"])
+    x = h.in_layout(h.randn(*case["x"], dtype=dtype, gen=gen), case["layout"])
     w = h.randn(*case["w"], dtype=dtype, gen=gen)
     b = h.randn(case["w"][0], dtype=dtype, gen=gen) if case["bias"] else None
     return x, w, b
@@ -342,11 +328,11 @@ def test_inputs_unchanged():
     """arguments left unchanged (contiguous, channels-last and non-contiguous inputs)"""
     conv2d = h.candidate(MODULE).conv2d
     for layout in ("contiguous", "channels_last", "transposed"):
-        x = _layout(h.randn(2, 3, 7, 7), layout)
-        w = _layout(h.randn(4, 3, 3, 3), layout)
+        x = h.in_layout(h.randn(2, 3, 7, 7), layout)
+        w = h.in_layout(h.randn(4, 3, 3, 3), layout)
         saved = [(t.clone(), t.stride()) for t in (x, w)]
         h.call(conv2d, x, w, padding=1)
-        call = _labelled(h.last_call(), f"{layout.replace('_', '-')} input and weight")
+        call = h.labelled(h.last_call(), f"{layout.replace('_', '-')} input and weight")
         for name, (before, stride), after in zip(["input", "weight"], saved, (x, w)):
             h.assert_unchanged(before, after, name, call=call)
             h.check(after.stride() == stride,

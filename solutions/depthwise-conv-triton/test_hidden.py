@@ -190,14 +190,6 @@ def test_float16():
     check(*case(2, 3, 4, 4, dtype=F16))
 
 
-def _layout(x, layout):
-    if layout == "channels_last":
-        return x.contiguous(memory_format=torch.channels_last)
-    if layout == "transposed":                              # same values, H/W strides swapped
-        return x.transpose(2, 3).contiguous().transpose(2, 3)
-    return x
-
-
 def test_inputs_unchanged():
     """arguments left unchanged (in every memory layout), and the result is a new tensor"""
     fn = h.candidate(MODULE).depthwise_conv3x3
@@ -205,7 +197,7 @@ def test_inputs_unchanged():
     # layout support itself is test_non_contiguous's business.
     for layout in ("contiguous", "channels_last", "transposed"):
         x, w = case(1, 2, 5, 5)
-        x = _layout(x, layout)
+        x = h.in_layout(x, layout)
         saved = (x.clone(), w.clone())
         try:
             got = h.call(fn, x, w)
@@ -232,7 +224,7 @@ def test_random(n, c, hh, ww, bias, half, layout, seed):
     """combined: random shapes, bias, dtypes and layouts"""
     gen = h.generator(seed)
     dtype = F16 if half else torch.float32
-    x = _layout(randn(n, c, hh, ww, dtype=dtype, gen=gen), layout)
+    x = h.in_layout(randn(n, c, hh, ww, dtype=dtype, gen=gen), layout)
     w = randn(c, 1, 3, 3, dtype=dtype, gen=gen)
     b = randn(c, dtype=dtype, gen=gen) if bias else None
     check(x, w, b, label=f"{layout} {dtype}{' with bias' if bias else ''}")

@@ -62,16 +62,12 @@ def check(x, w, b=None, label="", **kw):
 
 
 def _layout(x, layout):
-    """The same values in another memory layout."""
-    if layout == "channels_last":
-        return x.contiguous(memory_format=torch.channels_last)
-    if layout == "transposed":                              # same values, H/W strides swapped
-        return x.transpose(2, 3).contiguous().transpose(2, 3)
+    """The same values in another memory layout: h.in_layout's, or "sliced"."""
     if layout == "sliced":                                  # every other element of a wider W
         wide = torch.zeros(*x.shape[:3], 2 * x.shape[3], dtype=x.dtype)
         wide[..., ::2] = x
         return wide[..., ::2]
-    return x
+    return h.in_layout(x, layout)
 
 
 # ------------------------------------------------------------------------------------- checks

@@ -74,10 +74,6 @@ def _oracle(x, **kw):
     return out, idx, x64
 
 
-def _labelled(call, case):
-    return f"[case: {case}] {call}" if case else call
-
-
 def autograd_grad(output, input, grad_output):
     """torch.autograd.grad(output, input, grad_output): runs the candidate's backward."""
     return torch.autograd.grad(output, input, grad_output)[0]
@@ -94,7 +90,7 @@ def check_pool(x, *, indices=False, grad=False, output=True, case="", grad_outpu
         leaf = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
     got = h.call(max_pool2d, leaf, return_indices=True, **kw) if indices else \
         h.call(max_pool2d, leaf, **kw)
-    call = _labelled(h.last_call(), case)
+    call = h.labelled(h.last_call(), case)
     if indices:
         h.check(type(got) in (tuple, list) and len(got) == 2,
                 f"{call} returned {h.describe(got)}; with return_indices=True expected a pair "
@@ -115,7 +111,7 @@ def check_pool(x, *, indices=False, grad=False, output=True, case="", grad_outpu
         go = h.randn(*got_out.shape, dtype=x.dtype) if grad_output is None else grad_output
         expected = torch.autograd.grad(exp_out, x64, go.to(F64))[0].to(x.dtype)
         got_grad = h.call(autograd_grad, got_out, leaf, go)
-        h.assert_close(got_grad, expected, call=_labelled(h.last_call(), case),
+        h.assert_close(got_grad, expected, call=h.labelled(h.last_call(), case),
                        what="the gradient with respect to the input",
                        expected_from="autograd through F.max_pool2d")
     return got
@@ -305,7 +301,7 @@ def test_input_unchanged():
     for layout, x in _layouts():
         saved, stride = x.clone(), x.stride()
         h.call(max_pool2d, x, kernel_size=3, stride=2, padding=1)
-        call = _labelled(h.last_call(), f"{layout} input")
+        call = h.labelled(h.last_call(), f"{layout} input")
         h.assert_unchanged(saved, x, "input", call=call)
         h.check(x.stride() == stride,
                 f"{call} changed the strides of its input from {stride} to {x.stride()}")

@@ -137,14 +137,6 @@ def test_float16():
     check(randn(1, 16, 8, 16, dtype=F16), randn(16, dtype=F16))
 
 
-def _layout(x, layout):
-    if layout == "channels_last":
-        return x.contiguous(memory_format=torch.channels_last)
-    if layout == "transposed":                              # same values, H/W strides swapped
-        return x.transpose(2, 3).contiguous().transpose(2, 3)
-    return x
-
-
 def test_inputs_unchanged():
     """arguments left unchanged (in every memory layout), and the result is a new tensor"""
     bias_relu = h.candidate(MODULE).bias_relu
@@ -154,7 +146,7 @@ def test_inputs_unchanged():
     # in one of these layouts. Layout support itself is test_non_contiguous's business: for
     # the non-contiguous layouts only "unchanged" is judged, even if the call failed.
     for layout in ("contiguous", "channels_last", "transposed"):
-        x = _layout(randn(2, 4, 6, 5), layout)
+        x = h.in_layout(randn(2, 4, 6, 5), layout)
         bias = randn(8)[::2] if layout != "contiguous" else randn(4)
         saved = (x.clone(), bias.clone())
         try:

@@ -43,10 +43,6 @@ def _oracle(x, w, padding=0):
         return F.conv2d(x.detach().to(F64), w.detach().to(F64), padding=padding).to(x.dtype)
 
 
-def _labelled(call, case):
-    return f"[case: {case}] {call}" if case else call
-
-
 def float32_bound(x, w):
     """The README's worst-case float32 rounding bound for every output element."""
     c = w.shape[1]
@@ -61,7 +57,7 @@ def check_conv(x, w, padding=None, case=""):
     kw = {} if padding is None else {"padding": padding}
     expected = _oracle(x, w, padding or 0)
     got = h.call(fn, x, w, **kw)
-    call = _labelled(h.last_call(), case)
+    call = h.labelled(h.last_call(), case)
     if x.dtype == F64:
         h.assert_close(got, expected, call=call, expected_from=REF, **TIGHT)
     else:
@@ -219,7 +215,7 @@ def test_inputs_unchanged():
             x, w = (t.contiguous(memory_format=torch.channels_last) for t in (x, w))
         saved = [(t.clone(), t.stride()) for t in (x, w)]
         h.call(fn, x, w)
-        call = _labelled(h.last_call(), f"{layout.replace('_', '-')} input and weight")
+        call = h.labelled(h.last_call(), f"{layout.replace('_', '-')} input and weight")
         for name, (before, stride), after in zip(["input", "weight"], saved, (x, w)):
             h.assert_unchanged(before, after, name, call=call)
             h.check(after.stride() == stride,
