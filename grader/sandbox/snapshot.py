@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import operator
+from itertools import compress
 import os
 import sys
 import types
 
+from grader.sandbox import versions
 from grader.sandbox.audit import current
 from grader.sandbox.state import (_del_class_attr, _restore_torch_state, _set_class_attr,
                                   _torch_state, restore_signal_handlers, signal_handlers)
@@ -58,9 +60,10 @@ def _hot(name: str) -> bool:
 
 
 def _watched_value(value) -> bool:
-    """Functions, classes and modules: what a check calls. Data (caches, counters, flags that
-    libraries update as they run) is left alone."""
-    return callable(value) or isinstance(value, _ModuleType)
+    """Functions, classes, modules and descriptors (a classmethod or a property is not callable,
+    yet added to a class it answers for its instances): what a check calls. Data (caches,
+    counters, flags that libraries update as they run) is left alone."""
+    return callable(value) or isinstance(value, _ModuleType) or hasattr(_type(value), "__get__")
 
 
 class Snapshot:
@@ -78,6 +81,10 @@ class Snapshot:
         self.classes: dict = {}      # group -> [[class, mappingproxy, label, keys, size], ...]
         self.lists: list = []        # (label, list object, copy)
         self.sys_modules: tuple = ()
+        # group -> [tag views, tags when last compared, binding indices per container, class
+        # entry per container]; None where version tags cannot be read (every binding compared)
+        self.tags: dict = {}
+        self.sys_modules_tag: list | None = None     # [sys.modules, its view, its tag]
         self.sys_hooks: dict = {}
         self.signals: dict = {}
         self.torch_state: dict = {}
@@ -129,6 +136,10 @@ class Snapshot:
         snap.groups = {g: tuple(map(tuple, parts)) for g, parts in flat.items()}
         snap.classes = classes
         snap.sys_modules = (tuple(sys.modules), tuple(sys.modules.values()))
+        for group in flat:
+            snap.tags[group] = _tag_index(snap.groups[group][0], classes[group])
+        view = versions.watch([sys.modules])
+        snap.sys_modules_tag = [sys.modules, view[0], view[0].value] if view else None
         snap.lists = [["sys.meta_path", sys.meta_path, list(sys.meta_path)],
                       ["sys.path_hooks", sys.path_hooks, list(sys.path_hooks)],
                       ["gc.callbacks", gc.callbacks, list(gc.callbacks)]]
@@ -143,43 +154,21 @@ class Snapshot:
         checks the hot group only (what checks call directly), for use after every call."""
         changed: list[str] = []
         for group in (("hot", "cold") if full else ("hot",)):
-            containers, keys, values, owners = self.groups[group]
-            try:
-                now = tuple(map(_getitem, containers, keys))
-            except KeyError:                        # something was deleted: the slow way
-                now = tuple(c.get(k, _GONE) for c, k in zip(containers, keys))
-            if any(map(_is_not, now, values)):
-                accepted = list(values)
-                for i in [i for i, (a, b) in enumerate(zip(now, values)) if a is not b]:
-                    label, owner = owners[i]
-                    if _library_change(f"{label}.{keys[i]}", values[i], now[i]):
-                        accepted[i] = now[i]         # the library wrapped its own function
-                        continue
-                    changed.append(f"{label}.{keys[i]}")
-                    if isinstance(owner, dict):
-                        owner[keys[i]] = values[i]
-                    else:
-                        _set_class_attr(owner, keys[i], values[i])
-                self.groups[group] = (containers, keys, tuple(accepted), owners)
-            entries = self.classes[group]
-            sizes = tuple(map(len, (entry[1] for entry in entries)))
-            for entry, size in zip(entries, sizes):
-                if size != entry[4]:
-                    klass, proxy, label, watched, _ = entry
-                    for k, v in list(proxy.items()):
-                        if k not in watched and _watched_value(v):
-                            if _library_change(f"{label}.{k}", _GONE, v) or _inherited(klass, k) is v:
-                                continue             # e.g. Triton's interpreter patch scopes
-                            changed.append(f"{label}.{k} (added)")
-                            _del_class_attr(klass, k)
-                    entry[4] = len(proxy)    # data attributes (caches) may come and go
-        names, mods = self.sys_modules
-        get = sys.modules.get
-        if any(map(_is_not, map(get, names), mods)):
-            for name, mod in zip(names, mods):
-                if get(name) is not mod:
-                    changed.append(f"sys.modules[{name!r}]")
-                    sys.modules[name] = mod
+            tags = self.tags.get(group)
+            if tags is None:                        # no version tags here: compare everything
+                changed += self._check_bindings(group, None)
+                changed += self._check_classes(self.classes[group])
+                continue
+            views, saved, members, class_entry = tags
+            now = tuple(map(versions.read_all, views))   # read before comparing: a write from
+            if now == saved:                             # now on changes the tag again
+                continue                    # no watched dict was written since the last check
+            dirty = list(compress(range(len(now)), map(_ne, now, saved)))
+            changed += self._check_bindings(group, sorted(j for i in dirty for j in members[i]))
+            changed += self._check_classes([class_entry[i] for i in dirty
+                                            if class_entry[i] is not None])
+            tags[1] = now
+        changed += self._check_sys_modules()
         for entry in self.lists:
             label, obj, saved = entry
             if len(obj) != len(saved) or any(map(_is_not, obj, saved)):
@@ -199,6 +188,94 @@ class Snapshot:
             changed += restore_signal_handlers(self.signals)
         changed += _restore_torch_state(self.torch_state)
         return changed
+
+    def _check_bindings(self, group: str, indices: list | None) -> list[str]:
+        """Compare the group's watched bindings (those at `indices`, or all) with the snapshot;
+        put back what candidate code changed, accept what a library changed of its own."""
+        containers, keys, values, owners = self.groups[group]
+        if indices is None:
+            indices = range(len(keys))
+            cs, ks, vs = containers, keys, values
+        else:
+            cs, ks, vs = ([part[i] for i in indices] for part in (containers, keys, values))
+        try:
+            now = tuple(map(_getitem, cs, ks))
+        except KeyError:                            # something was deleted: the slow way
+            now = tuple(c.get(k, _GONE) for c, k in zip(cs, ks))
+        if not any(map(_is_not, now, vs)):
+            return []
+        changed, accepted = [], list(values)
+        for i, a, b in zip(indices, now, vs):
+            if a is b:
+                continue
+            label, owner = owners[i]
+            if _library_change(f"{label}.{keys[i]}", b, a):
+                accepted[i] = a                      # the library wrapped its own function
+                continue
+            changed.append(f"{label}.{keys[i]}")
+            if isinstance(owner, dict):
+                owner[keys[i]] = b
+            else:
+                _set_class_attr(owner, keys[i], b)
+        self.groups[group] = (containers, keys, tuple(accepted), owners)
+        return changed
+
+    def _check_classes(self, entries: list) -> list[str]:
+        """Attributes candidate code added to watched classes (removed again)."""
+        changed = []
+        sizes = tuple(map(len, (entry[1] for entry in entries)))
+        for entry, size in zip(entries, sizes):
+            if size != entry[4]:
+                klass, proxy, label, watched, _ = entry
+                for k, v in list(proxy.items()):
+                    if k not in watched and _watched_value(v):
+                        if _library_change(f"{label}.{k}", _GONE, v) or _inherited(klass, k) is v:
+                            continue             # e.g. Triton's interpreter patch scopes
+                        changed.append(f"{label}.{k} (added)")
+                        _del_class_attr(klass, k)
+                entry[4] = len(proxy)    # data attributes (caches) may come and go
+        return changed
+
+    def _check_sys_modules(self) -> list[str]:
+        tag = self.sys_modules_tag
+        if tag is not None:
+            now = tag[1].value
+            if sys.modules is tag[0] and now == tag[2]:
+                return []                           # nothing imported, nothing replaced
+            tag[2] = now
+        changed = []
+        names, mods = self.sys_modules
+        get = sys.modules.get
+        if any(map(_is_not, map(get, names), mods)):
+            for name, mod in zip(names, mods):
+                if get(name) is not mod:
+                    changed.append(f"sys.modules[{name!r}]")
+                    sys.modules[name] = mod
+        return changed
+
+
+def _tag_index(containers: tuple, class_entries: list) -> list | None:
+    """Per distinct container of a group (module dicts, class proxies): its tag view, the
+    indices of its watched bindings and its class entry (additions are checked per class)."""
+    order: dict = {}
+    distinct, members, class_entry = [], [], []
+
+    def slot(container) -> int:
+        if id(container) not in order:
+            order[id(container)] = len(distinct)
+            distinct.append(container)
+            members.append([])
+            class_entry.append(None)
+        return order[id(container)]
+
+    for i, container in enumerate(containers):
+        members[slot(container)].append(i)
+    for entry in class_entries:
+        class_entry[slot(entry[1])] = entry
+    views = versions.watch(distinct)
+    if views is None:
+        return None
+    return [views, tuple(map(versions.read_all, views)), members, class_entry]
 
 
 def _library_change(label: str, old, new) -> bool:
@@ -255,4 +332,5 @@ _getitem = operator.getitem
 _IMMUTABLE_TYPE = 1 << 8          # Py_TPFLAGS_IMMUTABLETYPE: C types refuse attribute changes
 _GONE = object()
 _is_not = operator.is_not
+_ne = operator.ne
 _ModuleType = types.ModuleType
