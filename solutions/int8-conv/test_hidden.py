@@ -445,10 +445,14 @@ def test_matches_dequantized_float():
 def test_matches_torch_quantized_conv():
     """int8_conv2d agrees with torch.ops.quantized.conv2d within one integer step"""
     gen = h.generator(23)
-    x_q = torch.randint(0, 256, (1, 4, 6, 6), generator=gen).to(torch.uint8)
+    # 7-bit activations (PyTorch's reduce_range): without AVX-512 VNNI the x86 and fbgemm
+    # engines multiply u8 by s8 in pairs summed in int16, which saturates for 8-bit inputs
+    # (255 * 127 * 2 > 32767) and gave answers 7 to 40 steps off on an AVX2-only CPU. The full
+    # 8-bit range is judged against the float64 model in the other checks.
+    x_q = torch.randint(0, 128, (1, 4, 6, 6), generator=gen).to(torch.uint8)
     w_q = torch.randint(-127, 128, (3, 4, 3, 3), generator=gen).to(torch.int8)
     ws = torch.rand(3, generator=gen) * 0.02 + 0.001
-    xs, xz, b = 0.0237, 121, torch.randn(3, generator=gen)
+    xs, xz, b = 0.0237, 64, torch.randn(3, generator=gen)
     out_scale, out_zp = 0.31, 97
     got = h.call(mod().int8_conv2d, x_q, xs, xz, w_q, ws, b, out_scale, out_zp,
                  stride=1, padding=1)
