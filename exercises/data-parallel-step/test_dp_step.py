@@ -6,6 +6,7 @@ Run: pytest test_dp_step.py
 import datetime
 import multiprocessing
 import os
+import sys
 import tempfile
 
 import pytest
@@ -29,6 +30,7 @@ def make_model_and_data(world_size):
 
 def worker(rank, world_size, store, results):
     """One rank: joins the group, takes its shard, runs one step, reports back."""
+    torch.set_num_threads(1)                     # tiny tensors; and safe in a forked copy
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank,
                             world_size=world_size, timeout=datetime.timedelta(seconds=20))
     try:
@@ -44,7 +46,9 @@ def worker(rank, world_size, store, results):
 
 
 def run_ranks(world_size):
-    ctx = multiprocessing.get_context("spawn")
+    # fork on Linux: each rank is a copy of this process, torch already loaded (spawn would
+    # start a new interpreter that imports torch again, seconds per rank)
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     results = ctx.Queue()
     with tempfile.TemporaryDirectory() as tmp:
         procs = [ctx.Process(target=worker, args=(r, world_size, os.path.join(tmp, "store"),

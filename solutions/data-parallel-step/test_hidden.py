@@ -1,7 +1,7 @@
 """Hidden checks for data-parallel-step.
 
-Real process groups: gloo, 2 and 3 ranks, each rank a spawned interpreter that calls the
-candidate's dp_train_step on its shard (grader/exercise_support/dp_ranks.py). Each world
+Real process groups: gloo, 2 and 3 ranks, each rank a forked copy of the grading child
+(sandbox included) that calls the candidate's dp_train_step on its shard (grader/exercise_support/dp_ranks.py). Each world
 size is started once and plays every scenario; the checks then compare what the ranks
 reported with one process training the same model on the whole batch (with equal shards,
 the average over ranks of each shard's mean loss is the mean loss of the whole batch).
