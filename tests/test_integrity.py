@@ -7,14 +7,15 @@ import sys
 import pytest
 import torch
 
+from grader.sandbox import inventory, versions
 from grader.sandbox import snapshot as snapshot_module
-from grader.sandbox import versions
 
 
 @pytest.fixture(params=["version tags", "every binding"])
 def snap(request, monkeypatch):
     if request.param == "every binding":
-        monkeypatch.setattr(versions, "watch", lambda containers: None)
+        monkeypatch.setattr(versions, "available", lambda: False)
+        monkeypatch.setattr(inventory, "_READ", {})          # nothing remembered either
     elif not versions.available():
         pytest.skip("this interpreter has no readable dict version tags")
     taken = snapshot_module.Snapshot.take()
@@ -76,3 +77,28 @@ def test_a_change_undone_before_the_check_is_no_change(snap):
     torch.nn.functional.conv2d = print
     torch.nn.functional.conv2d = real
     assert snap.verify_and_restore(full=False) == []
+
+
+def test_remembered_readings_are_reread_when_their_dict_changes():
+    if not versions.available():
+        pytest.skip("nothing is remembered without version tags")
+    inventory.remember_all()                    # as the fork server does after its preload
+    before = {id(r.container): r for r in inventory.read_all()}
+    again = {id(r.container): r for r in inventory.read_all()}
+    assert all(again[k] is before[k] for k in before)        # nothing changed: nothing re-read
+    real = json.JSONEncoder.default
+    try:
+        json.loads = json.loads                 # same value: the dict is not even written
+        json.new_helper = lambda: None          # a write after the fork server read json
+        json.JSONEncoder.default = lambda self, o: "x"
+        taken = snapshot_module.Snapshot.take()
+        readings = {id(r.container): r for r in inventory.read_all()}
+        assert readings[id(json.__dict__)] is not before[id(json.__dict__)]
+        assert "new_helper" in readings[id(json.__dict__)].keys
+        json.new_helper = print                 # the re-read binding is watched from now on
+        json.JSONEncoder.default = real
+        assert set(taken.verify_and_restore()) == {"json.new_helper",
+                                                   "json.encoder.JSONEncoder.default"}
+    finally:
+        json.JSONEncoder.default = real
+        del json.new_helper

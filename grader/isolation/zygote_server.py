@@ -27,6 +27,8 @@ def _preload() -> None:
     torch = sys.modules["torch"]
     if torch.cuda.is_initialized():
         raise ZygoteError("CUDA was initialised during the preload")
+    from grader.sandbox import inventory
+    inventory.remember_all()   # each child's integrity snapshot then re-reads only what changed
 
 
 def _non_dumpable() -> None:

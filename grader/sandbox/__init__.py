@@ -11,7 +11,8 @@ from grader.sandbox.audit import Sandbox, current, _SANDBOX
 from grader.sandbox.limits import apply_limits, drop_privileges
 from grader.sandbox.policy import HIDDEN_MODULES
 from grader.sandbox.sealing import opaque, seal
-from grader.sandbox.snapshot import HIDDEN, Snapshot
+from grader.sandbox.inventory import HIDDEN
+from grader.sandbox.snapshot import Snapshot
 
 __all__ = ["Sandbox", "apply_limits", "current", "drop_privileges", "hidden_module", "lock_down",
            "opaque", "seal"]

@@ -4,67 +4,17 @@ from __future__ import annotations
 
 import functools
 import operator
-from itertools import compress
+from itertools import compress, repeat
 import os
 import sys
-import types
 
-from grader.sandbox import versions
+from grader.sandbox import inventory, versions
 from grader.sandbox.audit import current
 from grader.sandbox.state import (_del_class_attr, _restore_torch_state, _set_class_attr,
                                   _torch_state, restore_signal_handlers, signal_handlers)
 
-HIDDEN: dict = {}   # the modules lock_down took out of sys.modules: still protected
-
 
 # ------------------------------------------------------------------------------------ snapshot
-
-_PROTECTED_PACKAGES = ("builtins", "torch", "numpy", "_pytest", "pytest", "pluggy", "hypothesis",
-                       "_frozen_importlib", "_frozen_importlib_external",
-                       "grader", "test_hidden", "math", "operator", "functools", "itertools",
-                       "json", "os", "posixpath", "time", "types", "weakref", "threading",
-                       "signal", "gc", "contextlib", "copy", "random", "importlib", "inspect",
-                       "traceback", "abc", "collections", "dataclasses", "io", "_thread", "sys",
-                       "_signal", "_posixsubprocess", "posix", "subprocess", "statistics",
-                       "triton", "marshal", "pickle", "copyreg", "ctypes", "_ctypes")
-# Legitimately replaced by trusted code imported later (torch._dynamo wraps manual_seed).
-_ALLOWED_CHANGES = frozenset({("torch", "manual_seed"), ("torch.random", "manual_seed"),
-                              ("torch.cuda", "manual_seed"), ("torch.cuda", "manual_seed_all"),
-                              ("torch.cuda.random", "manual_seed"),
-                              ("torch.cuda.random", "manual_seed_all")})
-
-
-def _protected_module(name: str) -> bool:
-    return name.split(".")[0] in _PROTECTED_PACKAGES
-
-
-# Checked after every candidate call (the rest at check boundaries): what hidden checks and
-# the harness call directly to compute expected values and compare. Exact module names, and
-# packages whose every module counts.
-_HOT_MODULES = frozenset({
-    "builtins", "operator", "math", "functools", "sys", "gc", "weakref", "threading", "_thread",
-    "os", "signal", "_signal", "torch", "torch._tensor", "torch.functional", "torch._C",
-    "torch._C._nn", "torch._C._linalg", "torch._C._fft", "torch._C._special", "torch.overrides",
-    "torch.nn", "torch.nn.functional", "torch.nn.parameter", "torch.nn.init", "torch.nn.grad",
-    "torch.linalg", "torch.fft", "torch.special", "torch.random", "torch.cuda",
-    "torch.utils._python_dispatch", "torch._ops", "numpy", "numpy.linalg", "pytest",
-    "hypothesis", "hypothesis.core", "hypothesis.control"})
-_HOT_PACKAGES = ("torch.nn.modules", "torch.autograd", "torch.testing", "torch.amp",
-                 "torch.optim", "torch.utils.benchmark", "numpy.testing", "_pytest", "pluggy",
-                 "grader", "test_hidden", "time", "_frozen_importlib")
-
-
-def _hot(name: str) -> bool:
-    return name in _HOT_MODULES or any(name == p or name.startswith(p + ".") or
-                                       name.startswith(p + "_") for p in _HOT_PACKAGES)
-
-
-def _watched_value(value) -> bool:
-    """Functions, classes, modules and descriptors (a classmethod or a property is not callable,
-    yet added to a class it answers for its instances): what a check calls. Data (caches,
-    counters, flags that libraries update as they run) is left alone."""
-    return callable(value) or isinstance(value, _ModuleType) or hasattr(_type(value), "__get__")
-
 
 class Snapshot:
     """Identity snapshot of the bindings the checks use; verify_and_restore() undoes changes.
@@ -92,52 +42,34 @@ class Snapshot:
     @classmethod
     def take(cls) -> "Snapshot":
         import gc
-        import warnings
         snap = cls()
-        seen = set()
         flat = {"hot": ([], [], [], []), "cold": ([], [], [], [])}
         classes = {"hot": [], "cold": []}
-        modules = [(n, m) for n, m in sorted(sys.modules.items())
-                   if m is not None and _protected_module(n)]
-        modules += [(m.__name__, m) for m in HIDDEN.values()]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for name, mod in modules:
-                d = getattr(mod, "__dict__", None)
-                if not isinstance(d, dict) or id(d) in seen:
-                    continue
-                seen.add(id(d))
-                group = "hot" if _hot(name) else "cold"
-                containers, keys, values, owners = flat[group]
-                for k, v in list(d.items()):
-                    if _watched_value(v) and (name, k) not in _ALLOWED_CHANGES:
-                        containers.append(d)
-                        keys.append(k)
-                        values.append(v)
-                        owners.append((name, d))
-                    if isinstance(v, type) and id(v) not in seen:
-                        seen.add(id(v))
-                        owner = getattr(v, "__module__", "") or ""
-                        if v.__flags__ & _IMMUTABLE_TYPE or not _protected_module(owner):
-                            continue
-                        cgroup = "hot" if _hot(owner) else "cold"
-                        cc, ck_, cv_, co = flat[cgroup]
-                        proxy = v.__dict__
-                        label = f"{v.__module__}.{v.__qualname__}"
-                        watched = []
-                        for ck, cv in list(proxy.items()):
-                            if _watched_value(cv):
-                                cc.append(proxy)
-                                ck_.append(ck)
-                                cv_.append(cv)
-                                co.append((label, v))
-                                watched.append(ck)
-                        classes[cgroup].append([v, proxy, label, frozenset(watched), len(proxy)])
+        index = {"hot": ([], [], []), "cold": ([], [], [])}   # per dict: view, members, class entry
+        for reading in inventory.read_all():          # remembered readings where tags allow
+            containers, keys, values, owners = flat[reading.group]
+            start, n = len(keys), len(reading.keys)
+            containers.extend(repeat(reading.container, n))
+            keys.extend(reading.keys)
+            values.extend(reading.values)
+            owners.extend(repeat(reading.owner, n))
+            entry = None
+            if reading.klass is not None:
+                entry = [reading.klass, reading.container, reading.owner[0],
+                         frozenset(reading.keys), reading.size]
+                classes[reading.group].append(entry)
+            views, members, class_entry = index[reading.group]
+            views.append(reading.view)
+            members.append(range(start, start + n))
+            class_entry.append(entry)
         snap.groups = {g: tuple(map(tuple, parts)) for g, parts in flat.items()}
         snap.classes = classes
+        for group, (views, members, class_entry) in index.items():
+            snap.tags[group] = None                  # no tags here: every binding compared
+            if all(view is not None for view in views):
+                snap.tags[group] = [tuple(views), tuple(map(versions.read_all, views)), members,
+                                    class_entry]
         snap.sys_modules = (tuple(sys.modules), tuple(sys.modules.values()))
-        for group in flat:
-            snap.tags[group] = _tag_index(snap.groups[group][0], classes[group])
         view = versions.watch([sys.modules])
         snap.sys_modules_tag = [sys.modules, view[0], view[0].value] if view else None
         snap.lists = [["sys.meta_path", sys.meta_path, list(sys.meta_path)],
@@ -228,7 +160,7 @@ class Snapshot:
             if size != entry[4]:
                 klass, proxy, label, watched, _ = entry
                 for k, v in list(proxy.items()):
-                    if k not in watched and _watched_value(v):
+                    if k not in watched and inventory.watched_value(v):
                         if _library_change(f"{label}.{k}", _GONE, v) or _inherited(klass, k) is v:
                             continue             # e.g. Triton's interpreter patch scopes
                         changed.append(f"{label}.{k} (added)")
@@ -252,30 +184,6 @@ class Snapshot:
                     changed.append(f"sys.modules[{name!r}]")
                     sys.modules[name] = mod
         return changed
-
-
-def _tag_index(containers: tuple, class_entries: list) -> list | None:
-    """Per distinct container of a group (module dicts, class proxies): its tag view, the
-    indices of its watched bindings and its class entry (additions are checked per class)."""
-    order: dict = {}
-    distinct, members, class_entry = [], [], []
-
-    def slot(container) -> int:
-        if id(container) not in order:
-            order[id(container)] = len(distinct)
-            distinct.append(container)
-            members.append([])
-            class_entry.append(None)
-        return order[id(container)]
-
-    for i, container in enumerate(containers):
-        members[slot(container)].append(i)
-    for entry in class_entries:
-        class_entry[slot(entry[1])] = entry
-    views = versions.watch(distinct)
-    if views is None:
-        return None
-    return [views, tuple(map(versions.read_all, views)), members, class_entry]
 
 
 def _library_change(label: str, old, new) -> bool:
@@ -329,8 +237,6 @@ def _inherited(klass, key):
 # captured now: candidate code may rebind the builtins (isinstance, print, ...) before a check
 _PRINT, _PARTIAL, _type, _BUILTINS = print, functools.partial, type, sys.modules["builtins"]
 _getitem = operator.getitem
-_IMMUTABLE_TYPE = 1 << 8          # Py_TPFLAGS_IMMUTABLETYPE: C types refuse attribute changes
 _GONE = object()
 _is_not = operator.is_not
 _ne = operator.ne
-_ModuleType = types.ModuleType
