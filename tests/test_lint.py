@@ -96,3 +96,17 @@ def test_every_contract_row_names_a_real_check_and_a_variant_that_names_it(catal
     assert any("names wrong/ghost.py, which does not exist" in p for p in found)
     contract.unlink()
     assert any("contract.toml is missing" in p for p in problems(catalogue))
+
+
+def test_validate_runs_the_public_tests_on_the_reference(catalogue):
+    """The public case runs the exercise's own sample tests against the reference (in a warm
+    grading child): passing ones pass, and a sample test the reference fails is reported."""
+    res = invoke("validate", "tiny", "--isolation", "process")
+    line = next(l for l in res.output.splitlines() if ": public " in l)
+    assert line.startswith("✓ tiny: public tiny.py") and " passed" in line, line
+    tests = catalogue / "exercises" / "tiny" / "test_tiny.py"
+    tests.write_text(tests.read_text() + "\n\ndef test_the_sample_is_wrong():\n    assert 1 == 2\n")
+    res = invoke("validate", "tiny", "--isolation", "process")
+    assert res.exit_code == 1
+    line = next(l for l in res.output.splitlines() if ": public " in l)
+    assert line.startswith("✗ tiny: public tiny.py") and "1 failed" in line, line

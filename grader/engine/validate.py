@@ -12,8 +12,6 @@ Timing is off here: speed points depend on the machine, correctness must not.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -22,6 +20,8 @@ from pathlib import Path
 from grader.catalogue import Exercise
 from grader.catalogue.lint import allowed_to_fail, caught_by, exercise_problems, matches
 from grader.engine.grading import GradeOptions, grade_exercise, missing_requirements
+from grader.isolation.runner import run_child
+from grader.kinds import Event
 from grader.kinds import Outcome as CheckOutcome
 from grader.kinds import Status
 
@@ -119,18 +119,28 @@ def run_case(case: Case, options: GradeOptions, all_checks: bool = False) -> Out
 
 
 def _run_public(case: Case, folder: Path) -> Outcome:
+    """The exercise folder as a candidate gets it, with the reference in place of the stub:
+    its public tests must pass. They run in a grading child (forked from the warm fork server
+    where there is one) in mode "public": our own code only, so without the sandbox."""
     ex = case.exercise
+    work = folder / "work"
+    for sub in ("work", "checks", "home"):
+        (folder / sub).mkdir()
     for src in ex.path.iterdir():
         if src.is_file() and src.suffix != ".pyc":
-            shutil.copyfile(src, folder / src.name)
+            shutil.copyfile(src, work / src.name)
     for name in ex.files:
-        shutil.copyfile(ex.solution_dir / name, folder / name)
-    tests = [p.name for p in ex.public_tests]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--rootdir", str(folder), *tests], cwd=folder, capture_output=True,
-                          text=True, timeout=ex.time_limit_s * 2)
-    lines = proc.stdout.strip().splitlines()
-    return Outcome(case, proc.returncode == 0, lines[-1] if lines else proc.stderr[-300:])
+        shutil.copyfile(ex.solution_dir / name, work / name)
+    run = run_child(ex, folder, mode="public", device="cpu", threads=1,
+                    time_limit_s=ex.time_limit_s * 2,
+                    public_tests=tuple(p.name for p in ex.public_tests))
+    sessions = run.of(Event.SESSION)
+    code = sessions[-1].get("exit_code") if sessions else None
+    lines = [line for line in run.output.strip().splitlines() if line.strip()]
+    summary = lines[-1] if lines else "no output"
+    if run.timed_out:
+        summary = f"timed out after {ex.time_limit_s * 2:g} s: {summary}"
+    return Outcome(case, code == 0, summary[-300:])
 
 
 def validate(exercises: list[Exercise], jobs: int, progress=None, isolation: str = "process",

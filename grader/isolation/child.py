@@ -83,6 +83,9 @@ def run(config: dict) -> None:
     sandbox.apply_limits(config)
     if config.get("device") == "cpu":
         os.environ["TRITON_INTERPRET"] = "1"   # as the preload set it; read again at launch
+    if config["mode"] == "public":
+        _run_public(config, channel)
+        _finish(channel)
     import torch  # noqa: F401 - imported before candidate code, like the harness
     from grader import harness
     candidate_dir = config["candidate_dir"]
@@ -105,11 +108,27 @@ def run(config: dict) -> None:
         _run_timing(config, channel)
     else:
         _run_checks(config, channel)
+    _finish(channel)
+
+
+def _finish(channel: Channel) -> None:
     channel.emit(Event.DONE)
     procs.kill_descendants()             # nothing the candidate started outlives the child
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown: candidate atexit handlers and threads get no say
+
+
+def _run_public(config: dict, channel: Channel) -> None:
+    """`validate`'s public case: the exercise's sample tests on the reference solution, the way
+    a candidate runs them (`pytest` in the exercise folder), in this already warm interpreter.
+    Only our own code runs here (the tests and the reference), so there is no lock-down."""
+    import pytest
+    folder = config["candidate_dir"]
+    sys.path.insert(0, folder)
+    code = pytest.main([*config["public_tests"], "-q", "-p", "no:cacheprovider",
+                        "--rootdir", folder])
+    channel.emit(Event.SESSION, exit_code=int(code))
 
 
 def _warm_dispatch_mode() -> None:

@@ -94,7 +94,8 @@ def wall_spec(exercise: Exercise, root: Path, hidden_data: dict) -> walls.WallSp
 
 def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads: int,
               time_limit_s: float, nonce: str | None = None,
-              isolation: str = "process", only: tuple[str, ...] = ()) -> ChildRun:
+              isolation: str = "process", only: tuple[str, ...] = (),
+              public_tests: tuple[str, ...] = ()) -> ChildRun:
     nonce = nonce or secrets.token_hex(16)
     data_dir = exercise.solution_dir / "data"
     config = {
@@ -113,6 +114,7 @@ def run_child(exercise: Exercise, root: Path, *, mode: str, device: str, threads
         "cpu_limit_s": int(time_limit_s * (threads + 1) + 30),
         "allow_compilers": device == "cuda" and bool(exercise.requires),
         "only": list(only),
+        "public_tests": list(public_tests),        # mode "public" (validate): these files
     }
     spec = wall_spec(exercise, root, config["hidden_data"]) if isolation == "namespaces" else None
     if spec is not None:
