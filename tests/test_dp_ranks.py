@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
+import time
+
+import torch
+import torch.nn.functional as F
 
 from grader.catalogue import solutions_dir
 from grader.exercise_support import dp_ranks
@@ -35,8 +42,39 @@ def dp_train_step(model, inputs, targets, loss_fn, optimizer):
 '''
 
 
-def test_ranks_are_forked_on_linux():
-    assert dp_ranks._start_method() == "fork"
+def test_ranks_are_forked_unless_another_thread_runs(monkeypatch):
+    """(This test process may have threads left by earlier tests: the count is what decides.)"""
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert dp_ranks._start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert dp_ranks._start_method() == "spawn"
+
+
+def test_a_forked_rank_survives_the_parents_openmp_pool():
+    """GNU OpenMP does not survive fork: a copy of a process whose pool ran hangs in its first
+    parallel op. Each rank therefore sets one thread before anything else; proven here."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x, w = torch.randn(4, 8, 32, 32), torch.randn(8, 8, 3, 3)
+        F.conv2d(x, w)                               # the pool has run
+        pid = os.fork()
+        if pid == 0:                                 # what _run_rank does first
+            torch.set_num_threads(1)
+            F.conv2d(x, w)
+            os._exit(0)
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if not done:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        assert done and status == 0, "the forked copy hung in its first parallel op"
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_a_rank_cannot_read_the_reference(real_root, tmp_path):
