@@ -34,6 +34,13 @@ class ForbiddenOpGuard(TorchDispatchMode):
         self.report = report          # report(name, where) -> None; flags and raises
         self.error = error
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in torch._dynamo.disable unless this says
+        # False, and that wrapper imports torch._dynamo on first use (2.5 s per child). The
+        # guard runs eager code only; torch.compile is refused by the sandbox anyway.
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         ns, _, op = func._schema.name.partition("::")
         name = f"{ns}.{op}"
