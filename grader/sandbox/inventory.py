@@ -98,12 +98,12 @@ def read_module(name: str, d: dict) -> Reading:
     reading = _READ.get((id(d), name))
     if _fresh(reading, d):
         return reading
-    view = versions.watch([d])
-    tag = view[0].value if view else 0          # before reading: a later write moves it
+    view = versions.watch(d)
+    tag = view.value if view else 0             # before reading: a later write moves it
     items = [(k, v) for k, v in list(d.items())
              if watched_value(v) and (name, k) not in _ALLOWED_CHANGES]
     reading = Reading(d, tuple(k for k, _ in items), tuple(v for _, v in items), (name, d),
-                      "hot" if hot(name) else "cold", view[0] if view else None, tag,
+                      "hot" if hot(name) else "cold", view, tag,
                       classes=tuple(v for v in list(d.values()) if isinstance(v, type)))
     if view:
         _READ[(id(d), name)] = reading
@@ -119,12 +119,12 @@ def read_class(klass: type) -> Reading | None:
     if klass.__flags__ & _IMMUTABLE_TYPE or not protected_module(owner):
         return None
     proxy = klass.__dict__                      # one proxy kept: it always shows the live dict
-    view = versions.watch([proxy])
-    tag = view[0].value if view else 0
+    view = versions.watch(proxy)
+    tag = view.value if view else 0
     items = [(k, v) for k, v in list(proxy.items()) if watched_value(v)]
     reading = Reading(proxy, tuple(k for k, _ in items), tuple(v for _, v in items),
                       (f"{klass.__module__}.{klass.__qualname__}", klass),
-                      "hot" if hot(owner) else "cold", view[0] if view else None, tag,
+                      "hot" if hot(owner) else "cold", view, tag,
                       klass=klass, size=len(proxy))
     if view:
         _READ[id(klass)] = reading

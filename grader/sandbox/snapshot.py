@@ -67,11 +67,11 @@ class Snapshot:
         for group, (views, members, class_entry) in index.items():
             snap.tags[group] = None                  # no tags here: every binding compared
             if all(view is not None for view in views):
-                snap.tags[group] = [tuple(views), tuple(map(versions.read_all, views)), members,
+                snap.tags[group] = [tuple(views), tuple(map(versions.tag, views)), members,
                                     class_entry]
         snap.sys_modules = (tuple(sys.modules), tuple(sys.modules.values()))
-        view = versions.watch([sys.modules])
-        snap.sys_modules_tag = [sys.modules, view[0], view[0].value] if view else None
+        view = versions.watch(sys.modules)
+        snap.sys_modules_tag = [sys.modules, view, view.value] if view else None
         snap.lists = [["sys.meta_path", sys.meta_path, list(sys.meta_path)],
                       ["sys.path_hooks", sys.path_hooks, list(sys.path_hooks)],
                       ["gc.callbacks", gc.callbacks, list(gc.callbacks)]]
@@ -92,7 +92,7 @@ class Snapshot:
                 changed += self._check_classes(self.classes[group])
                 continue
             views, saved, members, class_entry = tags
-            now = tuple(map(versions.read_all, views))   # read before comparing: a write from
+            now = tuple(map(versions.tag, views))   # read before comparing: a write from
             if now == saved:                             # now on changes the tag again
                 continue                    # no watched dict was written since the last check
             dirty = list(compress(range(len(now)), map(_ne, now, saved)))

@@ -29,7 +29,7 @@ import types
 _USED_OFFSET = 2 * ctypes.sizeof(ctypes.c_ssize_t)
 _TAG_OFFSET = 3 * ctypes.sizeof(ctypes.c_ssize_t)
 
-read_all = operator.attrgetter("value")     # map(read_all, views): every tag, in one C loop
+tag = operator.attrgetter("value")     # map(tag, views): every tag, in one C loop
 
 
 def _view(d: dict):
@@ -77,17 +77,14 @@ def available() -> bool:
         return False
 
 
-def watch(containers) -> tuple | None:
-    """A view of each container's version tag (a module dict, or a class's `__dict__` proxy:
-    the dict behind it, the one setattr writes), or None when tags cannot be read here. A
-    container that is no plain dict gets a view that reads as changed every time."""
+def watch(container):
+    """A view of one container's version tag (a module dict, or a class's `__dict__` proxy: the
+    dict behind it, the one setattr writes), or None when tags cannot be read here. A container
+    that is no plain dict gets a view that reads as changed every time."""
     if not available():
         return None
-    views = []
-    for c in containers:
-        d = c if type(c) is dict else _underlying(c)
-        views.append(_view(d) if d is not None else _Changing())
-    return tuple(views)
+    d = container if type(container) is dict else _underlying(container)
+    return _view(d) if d is not None else _Changing()
 
 
 def _underlying(proxy) -> dict | None:
