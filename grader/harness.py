@@ -45,29 +45,6 @@ _import_module = importlib.import_module
 _thread_count = _thread._count
 _getweakrefs = weakref.getweakrefs
 
-# Groups usable in exercise.toml's forbidden_ops: every aten op that performs a convolution.
-OP_GROUPS = {
-    "group:convolution": (
-        "aten.convolution", "aten._convolution", "aten.conv2d", "aten.conv1d", "aten.conv3d",
-        "aten.conv_transpose2d", "aten.mkldnn_convolution", "aten._slow_conv2d_forward",
-        "aten.thnn_conv2d", "aten.cudnn_convolution", "aten.cudnn_convolution_transpose",
-        "aten.miopen_convolution", "aten._nnpack_spatial_convolution",
-        "aten.slow_conv_dilated2d", "aten._conv_depthwise2d", "aten.convolution_overrideable",
-        "aten.slow_conv_transpose2d", "aten.mkldnn_convolution_transpose",
-        "aten._convolution_mode", "aten.conv_tbc", "aten.slow_conv3d_forward",
-        "aten.slow_conv3d", "aten.conv_depthwise3d", "aten.slow_conv_dilated3d",
-        "aten.slow_conv_transpose3d", "aten.conv_transpose1d", "aten.conv_transpose3d",
-        "aten._mps_convolution", "aten.mps_convolution_transpose",
-        "mkldnn._convolution_pointwise", "mkldnn._convolution_pointwise_",
-        "mkldnn._convolution_transpose_pointwise", "quantized.conv2d", "quantized.conv2d_relu",
-        "quantized.conv1d", "quantized.conv3d", "onednn.qconv2d_pointwise",
-    ),
-    "group:convolution_backward": (
-        "aten.convolution_backward", "aten._slow_conv2d_backward",
-        "aten.convolution_backward_overrideable", "aten.mkldnn_convolution_backward",
-    ),
-}
-
 _config = {
     "forbidden_ops": (),
     "candidate_dir": None,     # files under it are "candidate code" in flags
@@ -98,7 +75,7 @@ def configure(**options) -> None:
     _config.update(options)
     ops = []
     for op in _config["forbidden_ops"]:
-        ops.extend(OP_GROUPS.get(op, (op,)))
+        ops.extend(_guard.OP_GROUPS.get(op, (op,)))
     _config["forbidden_ops"] = tuple(ops)
 
 
